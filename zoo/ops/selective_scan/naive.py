@@ -19,7 +19,11 @@ def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, rev
     B = B.to(dtype).repeat_interleave(repeat, dim=1)
     C = C.to(dtype).repeat_interleave(repeat, dim=1)
     h = uf.new_zeros(batch, dim, A.shape[1]) if initial_state is None else initial_state.to(dtype)
+    # unbind, not x[..., t]: indexing inside the loop makes every step's backward allocate a
+    # full-length zero tensor, which turns the oracle's backward quadratic in seqlen
+    steps = list(zip(uf.unbind(-1), delta.unbind(-1), B.unbind(-1), C.unbind(-1)))
     ys = [None] * seqlen
     for t in (reversed(range(seqlen)) if reverse else range(seqlen)):
-        ys[t], h = update(h, uf[:, :, t], delta[:, :, t], A, B[..., t], C[..., t])
+        u_t, delta_t, B_t, C_t = steps[t]
+        ys[t], h = update(h, u_t, delta_t, A, B_t, C_t)
     return finish(torch.stack(ys, dim=-1), uf, D, z, u.dtype), h

@@ -23,7 +23,7 @@ def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states)
     C = C.to(dtype).repeat_interleave(repeat, dim=2)
     h = xf.new_zeros(batch, nheads, headdim, B.shape[-1]) if initial_states is None else initial_states.to(dtype)
     ys = []
-    for t in range(seqlen):
-        y_t, h = update(h, xf[:, t], dt[:, t], A, B[:, t], C[:, t])
+    for x_t, dt_t, B_t, C_t in zip(xf.unbind(1), dt.unbind(1), B.unbind(1), C.unbind(1)):  # see selective_scan.naive
+        y_t, h = update(h, x_t, dt_t, A, B_t, C_t)
         ys.append(y_t)
     return finish(torch.stack(ys, dim=1), xf, D, z, x.dtype, d_shape=d_shape(D)), h
