@@ -41,9 +41,6 @@ def _validate(u, delta, A, B, C, D, z, delta_bias, initial_state):
     dims.check("delta", delta, ("batch", "dim", "seqlen"), device)
     dims.check("A", A, ("dim", "dstate"), device)
     B, C = (grouped(dims, name, t, device, ("dstate", "seqlen")) for name, t in (("B", B), ("C", C)))
-    if B.shape[1] != C.shape[1]:
-        raise ValueError(f"B has {B.shape[1]} groups (shape {tuple(B.shape)}) but C has {C.shape[1]} "
-                         f"(shape {tuple(C.shape)}): they must match")
     check_divisible("dim", u.shape[1], "groups", B.shape[1])
     dims.check("D", D, ("dim",), device, optional=True)
     dims.check("z", z, ("batch", "dim", "seqlen"), device, optional=True)

@@ -31,8 +31,6 @@ def selective_scan_step(state, u, delta, A, B, C, D=None, z=None, delta_bias=Non
     dims.check("A", A, ("dim", "dstate"), device)
     dims.check("state", state, ("batch", "dim", "dstate"), device)
     B, C = (grouped(dims, name, t, device, ("dstate",)) for name, t in (("B", B), ("C", C)))
-    if B.shape[1] != C.shape[1]:
-        raise ValueError(f"B has {B.shape[1]} groups but C has {C.shape[1]}: they must match")
     dims.check("D", D, ("dim",), device, optional=True)
     dims.check("z", z, ("batch", "dim"), device, optional=True)
     dims.check("delta_bias", delta_bias, ("dim",), device, optional=True)
