@@ -1,0 +1,35 @@
+# The README's commands. Each one sets up .venv itself on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install reproduce test test-all test-gpu bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+# The main job. Until the comparison suites land (issue 3) it is the scan-core benchmark.
+reproduce: bench
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# also the `slow` tests
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+# on a machine with a CUDA device: the Triton kernels compiled for real, not interpreted
+test-gpu: $(STAMP)
+	TRITON_INTERPRET=0 $(BIN)/python -m pytest -q -m "gpu or triton"
+
+bench: $(STAMP)
+	$(BIN)/python -m runners.bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache
