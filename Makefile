@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install reproduce test test-all test-gpu bench clean
+.PHONY: install reproduce test test-all bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,6 @@ test: $(STAMP)
 # also the `slow` tests
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
-
-# on a machine with a CUDA device: the Triton kernels compiled for real, not interpreted
-test-gpu: $(STAMP)
-	TRITON_INTERPRET=0 $(BIN)/python -m pytest -q -m "gpu or triton"
 
 bench: $(STAMP)
 	$(BIN)/python -m runners.bench $(ARGS)

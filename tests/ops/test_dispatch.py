@@ -36,6 +36,7 @@ def test_bad_environment_value_names_the_variable(monkeypatch):
 
 
 def test_triton_without_device_or_interpreter_is_refused_not_imported(monkeypatch):
+    monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setenv("TRITON_INTERPRET", "0")
     with pytest.raises(RuntimeError, match=r"asked for Triton, but it cannot run: .*CUDA device"):
         selective_scan(**scan_inputs(seqlen=5), backend="triton")
@@ -45,8 +46,15 @@ def test_auto_skips_triton_when_its_probe_fails(monkeypatch):
     """Importing triton is not enough: a kernel that fails to launch sends auto to chunked."""
     def broken(op, backend):
         raise RuntimeError("no kernel for you")
+    monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: object())  # a module that exists
     monkeypatch.setattr(dispatch, "backend_module", lambda op, backend: broken(op, backend)
                         if backend == "triton" else __import__(f"zoo.ops.{op}.{backend}", fromlist=["scan"]))
     works, why = dispatch.triton_status("selective_scan", torch.device("cpu"))
     assert not works and "no kernel for you" in why
     assert dispatch.resolve("selective_scan", "auto", torch.device("cuda")) == "chunked"
+
+
+def test_missing_triton_backend_is_named_plainly(monkeypatch):
+    monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match=r"no Triton backend for ssd yet"):
+        ssd(**ssd_inputs(seqlen=5), chunk_size=4, backend="triton")

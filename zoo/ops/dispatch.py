@@ -8,6 +8,7 @@ tool, far too slow to be a fallback. `MAMBAZOO_SCAN_BACKEND` overrides `auto`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 
@@ -39,6 +40,8 @@ def triton_status(op: str, device: torch.device) -> tuple[bool, str]:
 
 
 def _probe(op: str, device: torch.device) -> tuple[bool, str]:
+    if importlib.util.find_spec(f"zoo.ops.{op}.triton") is None:
+        return False, f"this build has no Triton backend for {op} yet"
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
     if device.type != "cuda" and not (interpreted and device.type == "cpu"):
         return False, f"Triton kernels need a CUDA device (or TRITON_INTERPRET=1 on the CPU), got {device}"
