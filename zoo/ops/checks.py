@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-PARAM_DTYPES = (torch.float32, torch.float64)
 
 
 class Dims:

@@ -16,7 +16,6 @@ import torch
 
 ENV_VAR = "MAMBAZOO_SCAN_BACKEND"
 BACKENDS = ("naive", "chunked", "triton")
-OPS = ("selective_scan", "ssd")
 
 log = logging.getLogger("zoo.ops")
 _probe_results: dict[tuple, tuple[bool, str]] = {}
