@@ -62,12 +62,18 @@ def outputs_and_grads(fn, kw, seed=1):
     return result
 
 
+def on(kw: dict, device) -> dict:
+    """The same keyword arguments with every tensor moved to `device`."""
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in kw.items()}
+
+
 def assert_close(got: dict, want: dict, dtype=torch.float32):
     rtol, atol = TOL[dtype]
     assert got.keys() == want.keys()
     for name in want:
         g, w = got[name], want[name]
         assert g is not None and w is not None, f"{name}: missing"
+        g, w = g.cpu(), w.cpu()
         assert not torch.isnan(g).any(), f"{name}: NaN in result"
         k = GRAD_LOOSER if name.startswith("grad") else 1
         torch.testing.assert_close(g.double(), w.double(), rtol=rtol * k, atol=atol * k, msg=lambda m: f"{name}: {m}")

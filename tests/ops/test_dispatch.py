@@ -54,7 +54,7 @@ def test_auto_skips_triton_when_its_probe_fails(monkeypatch):
     assert dispatch.resolve("selective_scan", "auto", torch.device("cuda")) == "chunked"
 
 
-def test_missing_triton_backend_is_named_plainly(monkeypatch):
+def test_missing_triton_package_is_named_plainly(monkeypatch):
     monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(RuntimeError, match=r"no Triton backend for ssd yet"):
+    with pytest.raises(RuntimeError, match=r"triton package is not installed .*mambazoo\[triton\]"):
         ssd(**ssd_inputs(seqlen=5), chunk_size=4, backend="triton")

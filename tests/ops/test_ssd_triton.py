@@ -1,5 +1,5 @@
-"""ssd's Triton backend (run by the Triton interpreter on the CPU) against the sequential oracle:
-outputs, final states and the gradient of every input."""
+"""ssd's Triton backend against the sequential oracle: outputs, final states and the gradient of every
+input. Each test runs on the CPU under the Triton interpreter (`triton`) and on a GPU (`gpu`)."""
 from functools import partial
 
 import pytest
@@ -8,17 +8,15 @@ import torch
 from zoo.ops import dispatch, ssd
 from zoo.ops.ssd import triton as ssd_triton
 
-from .cases import SSD_FLAGS, assert_close, outputs_and_grads, ssd_inputs
-
-pytestmark = pytest.mark.triton
+from .cases import SSD_FLAGS, assert_close, on, outputs_and_grads, ssd_inputs
 
 
 def run(backend, chunk_size=8, **kw):
     return ssd(**kw, chunk_size=chunk_size, return_final_states=True, backend=backend)
 
 
-def compare(kw, chunk_size=8, dtype=torch.float32):
-    got = outputs_and_grads(partial(run, "triton", chunk_size), kw)
+def compare(kw, device, chunk_size=8, dtype=torch.float32):
+    got = outputs_and_grads(partial(run, "triton", chunk_size), on(kw, device))
     assert dispatch.last_backend("ssd") == "triton"
     want = outputs_and_grads(partial(run, "naive", chunk_size), kw)
     assert_close(got, want, dtype)
@@ -36,47 +34,47 @@ SHAPES = {
 
 @pytest.mark.parametrize("flags", [(), SSD_FLAGS], ids=["plain", "all-flags"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_triton_matches_naive(shape, flags):
+def test_triton_matches_naive(shape, flags, kernel_device):
     dims, chunk_size = shape
-    compare(ssd_inputs(**dims, flags=flags), chunk_size)
+    compare(ssd_inputs(**dims, flags=flags), kernel_device, chunk_size)
 
 
 @pytest.mark.parametrize("flag", SSD_FLAGS)
-def test_each_optional_input_alone(flag):
-    compare(ssd_inputs(seqlen=19, flags=(flag,)))
+def test_each_optional_input_alone(flag, kernel_device):
+    compare(ssd_inputs(seqlen=19, flags=(flag,)), kernel_device)
 
 
-def test_per_channel_D():
-    compare(ssd_inputs(seqlen=21, flags=("D", "z"), D_per_channel=True))
+def test_per_channel_D(kernel_device):
+    compare(ssd_inputs(seqlen=21, flags=("D", "z"), D_per_channel=True), kernel_device)
 
 
-def test_positive_A_does_not_grow_the_state():
+def test_positive_A_does_not_grow_the_state(kernel_device):
     """exp(min(dt A, 0)): where dt A > 0 the decay is 1 and A and dt get no gradient through it."""
     kw = ssd_inputs(seqlen=17, nheads=4, flags=("D", "initial_states"))
     kw["A"] = torch.tensor([-0.5, 0.3, -1.2, 0.8])
-    compare(kw)
+    compare(kw, kernel_device)
 
 
 @pytest.mark.parametrize("only", ["out", "state"])
-def test_gradient_from_one_output_only(only):
+def test_gradient_from_one_output_only(only, kernel_device):
     """A gradient arriving on y alone or on final_states alone (the other one unused)."""
-    def grads(backend):
-        kw = {k: v.clone().requires_grad_() if torch.is_tensor(v) else v for k, v in ssd_inputs(seqlen=14).items()}
+    def grads(backend, device):
+        kw = {k: v.to(device).requires_grad_() if torch.is_tensor(v) else v for k, v in ssd_inputs(seqlen=14).items()}
         out, state = run(backend, 4, **kw)
         (out if only == "out" else state).sum().backward()  # sum's gradient is a stride-0 expanded tensor
         # an input the used output does not depend on (C, D, z for the state) gets None or zeros
         return {k: torch.zeros_like(v) if v.grad is None else v.grad for k, v in kw.items() if torch.is_tensor(v)}
 
-    got, want = grads("triton"), grads("naive")
+    got, want = grads("triton", kernel_device), grads("naive", "cpu")
     assert_close(got, want)
     assert got["initial_states"].abs().sum() > 0
 
 
-def test_non_contiguous_inputs():
-    kw = ssd_inputs(batch=2, seqlen=13, nheads=4, headdim=3, dstate=5, ngroups=2)
+def test_non_contiguous_inputs(kernel_device):
+    kw = on(ssd_inputs(batch=2, seqlen=13, nheads=4, headdim=3, dstate=5, ngroups=2), kernel_device)
     strided = dict(kw)
     for name in ("x", "z"):  # every other channel of a wider, time-major tensor
-        wide = torch.randn(kw[name].shape[1], kw[name].shape[0], 4, 6).transpose(0, 1)
+        wide = torch.randn(kw[name].shape[1], kw[name].shape[0], 4, 6, device=kernel_device).transpose(0, 1)
         wide[..., ::2] = kw[name]
         strided[name] = wide[..., ::2]
     for name in ("B", "C", "initial_states"):
@@ -84,36 +82,37 @@ def test_non_contiguous_inputs():
     strided["dt"] = kw["dt"].transpose(0, 1).contiguous().transpose(0, 1)
     strided["D"] = torch.stack([kw["D"], kw["D"]], 1)[:, 1]
     assert not any(strided[k].is_contiguous() for k in ("x", "z", "B", "C", "dt", "initial_states", "D"))
-    assert_close(outputs_and_grads(partial(run, "triton", 4), strided), outputs_and_grads(partial(run, "naive", 4), kw))
+    assert_close(outputs_and_grads(partial(run, "triton", 4), strided),
+                 outputs_and_grads(partial(run, "naive", 4), on(kw, "cpu")))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
-def test_half_precision_inputs(dtype):
+def test_half_precision_inputs(dtype, kernel_device):
     kw = ssd_inputs(seqlen=24, dtype=dtype)
-    y, state = run("triton", **kw)
+    y, state = run("triton", **on(kw, kernel_device))
     assert y.dtype == dtype and state.dtype == torch.float32
-    compare(kw, dtype=dtype)
+    compare(kw, kernel_device, dtype=dtype)
 
 
 @pytest.mark.parametrize("chunk_size", [1, 5, 16, 64])
-def test_result_does_not_depend_on_chunk_size(chunk_size):
-    kw = ssd_inputs(seqlen=33, nheads=2, ngroups=1)
+def test_result_does_not_depend_on_chunk_size(chunk_size, kernel_device):
+    kw = on(ssd_inputs(seqlen=33, nheads=2, ngroups=1), kernel_device)
     assert_close(outputs_and_grads(partial(run, "triton", chunk_size), kw),
                  outputs_and_grads(partial(run, "triton", 8), kw))
 
 
-def test_large_dt_is_stable():
+def test_large_dt_is_stable(kernel_device):
     """dt up to 50 after softplus (beyond its linear threshold): decays underflow to 0, nothing overflows."""
     kw = ssd_inputs(batch=1, seqlen=40, nheads=2, headdim=3, dstate=4, ngroups=1, dt_scale=50.0,
                     dtype=torch.float64)
-    y, state = run("triton", 16, **kw)
+    y, state = run("triton", 16, **on(kw, kernel_device))
     assert state.dtype == torch.float64 and torch.isfinite(y).all() and torch.isfinite(state).all()
     f32 = {k: v.float() if torch.is_tensor(v) else v for k, v in kw.items()}
-    got = outputs_and_grads(partial(run, "triton", 16), f32)
+    got = outputs_and_grads(partial(run, "triton", 16), on(f32, kernel_device))
     assert all(torch.isfinite(v).all() for v in got.values())
     want = outputs_and_grads(partial(run, "naive", 16), kw)
     assert_close(got, {k: v.float() for k, v in want.items()})
 
 
-def test_probe_passes_under_the_interpreter():
-    assert ssd_triton.probe(torch.device("cpu")) is True
+def test_probe_passes(kernel_device):
+    assert ssd_triton.probe(kernel_device) is True

@@ -39,8 +39,8 @@ def triton_status(op: str, device: torch.device) -> tuple[bool, str]:
 
 
 def _probe(op: str, device: torch.device) -> tuple[bool, str]:
-    if importlib.util.find_spec(f"zoo.ops.{op}.triton") is None:
-        return False, f"this build has no Triton backend for {op} yet"
+    if importlib.util.find_spec("triton") is None:
+        return False, "the triton package is not installed (pip install 'mambazoo[triton]')"
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
     if device.type != "cuda" and not (interpreted and device.type == "cpu"):
         return False, f"Triton kernels need a CUDA device (or TRITON_INTERPRET=1 on the CPU), got {device}"
