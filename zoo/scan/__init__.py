@@ -1,0 +1,16 @@
+"""Token scan orders: pure functions from a grid or graph to a permutation and its inverse.
+
+A mixer never reorders tokens itself; it is handed ``(perm, inv)`` from here and applies
+``tokens[:, perm]`` before the scan and ``out[:, inv]`` after it.
+"""
+from .directions import bidirectional, cross4, snake4
+from .graph import GRAPH_ORDERS, degree, graph_order, random
+from .grid import GRID_ORDERS, atrous, grid_order, hilbert, local, snake, sweep, zorder
+from .perm import Order, reverse, with_inverse
+
+__all__ = [
+    "Order", "with_inverse", "reverse",
+    "sweep", "snake", "zorder", "hilbert", "local", "atrous", "GRID_ORDERS", "grid_order",
+    "bidirectional", "cross4", "snake4",
+    "degree", "random", "GRAPH_ORDERS", "graph_order",
+]
