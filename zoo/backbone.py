@@ -1,0 +1,107 @@
+"""A residual stack of mixer blocks laid out by a pattern string, e.g. "MMMAMMMM" (Jamba's 1:7 hybrid).
+
+Each character of the pattern is one block: x = x + mixer(norm(x)), then, with an MLP,
+x = x + mlp(norm(x)). The stack decodes token by token with the same init_state / step /
+state_size interface as a single mixer.
+"""
+from __future__ import annotations
+
+import torch.nn as nn
+
+from .layers import MIXERS, MLPS, build_mixer, build_norm, check_mixer_kwargs, mixer_code
+from .layers.mlp import hidden_size
+
+
+class Block(nn.Module):
+    """Pre-norm residual block: a mixer, then optionally an MLP."""
+
+    def __init__(self, d_model: int, mixer: nn.Module, mlp: nn.Module | None, norm: str, dropout: float):
+        super().__init__()
+        self.norm = build_norm(norm, d_model)
+        self.mixer = mixer
+        self.mlp_norm = build_norm(norm, d_model) if mlp is not None else None
+        self.mlp = mlp
+        self.dropout = nn.Dropout(dropout)
+
+    def _add_mlp(self, x):
+        if self.mlp is None:
+            return x
+        return x + self.dropout(self.mlp(self.mlp_norm(x))).to(x.dtype)
+
+    def forward(self, x):
+        return self._add_mlp(x + self.dropout(self.mixer(self.norm(x))).to(x.dtype))
+
+    def step(self, x_t, state):
+        y, state = self.mixer.step(self.norm(x_t), state)
+        return self._add_mlp(x_t + self.dropout(y).to(x_t.dtype)), state
+
+
+class Backbone(nn.Module):
+    """(batch, seqlen, d_model) -> (batch, seqlen, d_model).
+
+    pattern: one mixer code per block ('M' mamba1, '2' mamba2, 'A' attention, 'S' s4d).
+    mixers: {code or name: kwargs} applied to every block of that kind.
+    mlp: None or 'swiglu', with hidden size mlp_ratio * d_model rounded up to a multiple of 8.
+    norm: 'rmsnorm' or 'layernorm' (computed in float32); final_norm adds one after the last block.
+    """
+
+    def __init__(self, d_model: int, pattern: str = "MM", mixers: dict | None = None, mlp: str | None = None,
+                 mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0, final_norm: bool = True):
+        super().__init__()
+        _check_pattern(pattern)
+        kwargs = _mixer_kwargs(mixers)
+        if mlp is not None and mlp not in MLPS:
+            raise ValueError(f"unknown mlp {mlp!r}; choose one of {', '.join(MLPS)} or None")
+        build_norm(norm, 1)  # an unknown norm fails here, before any block is built
+        self.d_model, self.pattern = d_model, pattern
+        self.blocks = nn.ModuleList(
+            Block(d_model, build_mixer(code, d_model, **kwargs.get(code, {})),
+                  MLPS[mlp](d_model, hidden=hidden_size(d_model, mlp_ratio)) if mlp is not None else None,
+                  norm, dropout)
+            for code in pattern)
+        self.final_norm = build_norm(norm, d_model) if final_norm else None
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x if self.final_norm is None else self.final_norm(x)
+
+    def init_state(self, batch, device=None, dtype=None):
+        """One decoding state per block, in pattern order."""
+        return tuple(block.mixer.init_state(batch, device, dtype) for block in self.blocks)
+
+    def step(self, x_t, state):
+        """x_t (batch, d_model) -> (y_t (batch, d_model), new state); `state` is left as it was."""
+        new_state = []
+        for block, block_state in zip(self.blocks, state):
+            x_t, block_state = block.step(x_t, block_state)
+            new_state.append(block_state)
+        y = x_t if self.final_norm is None else self.final_norm(x_t)
+        return y, tuple(new_state)
+
+    def state_size(self, seqlen: int | None = None) -> int:
+        """Floats carried per sequence while decoding; attention blocks need seqlen (their cache grows)."""
+        return sum(block.mixer.state_size(seqlen) for block in self.blocks)
+
+
+def _check_pattern(pattern):
+    valid = ", ".join(repr(c) for c in MIXERS)
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError(f"pattern must be a non-empty string of mixer codes ({valid}), got {pattern!r}")
+    for position, char in enumerate(pattern):
+        if char not in MIXERS:
+            raise ValueError(f"pattern {pattern!r} has {char!r} at position {position}, which is no mixer code; "
+                             f"valid codes: {valid}")
+
+
+def _mixer_kwargs(mixers: dict | None) -> dict:
+    """{code or name: kwargs} -> {code: kwargs}, checked against each mixer's signature."""
+    by_code: dict = {}
+    for key, kwargs in (mixers or {}).items():
+        code = mixer_code(key)
+        if code in by_code:
+            raise ValueError(f"mixers sets options for {MIXERS[code].__name__} twice (as {key!r} and its code/name)")
+        kwargs = dict(kwargs or {})
+        check_mixer_kwargs(code, kwargs)
+        by_code[code] = kwargs
+    return by_code

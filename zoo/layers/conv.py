@@ -1,0 +1,43 @@
+"""Causal depthwise 1-D convolution with its one-token update for decoding."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CausalConv1d(nn.Module):
+    """Depthwise conv over time where output t sees inputs t-width+1 .. t only.
+
+    forward: (batch, channels, seqlen) -> same. Decoding keeps a window of the last width-1 inputs.
+    """
+
+    def __init__(self, channels: int, width: int, bias: bool = True):
+        super().__init__()
+        if width < 1:
+            raise ValueError(f"conv width must be at least 1, got {width}")
+        self.channels, self.width = channels, width
+        self.weight = nn.Parameter(torch.empty(channels, 1, width))
+        self.bias = nn.Parameter(torch.empty(channels)) if bias else None
+        # the initialisation nn.Conv1d would give
+        bound = 1 / width ** 0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        seqlen = x.shape[-1]
+        return F.conv1d(x, self.weight, self.bias, padding=self.width - 1, groups=self.channels)[..., :seqlen]
+
+    def init_window(self, batch, device=None, dtype=None):
+        device = self.weight.device if device is None else device
+        dtype = self.weight.dtype if dtype is None else dtype
+        return torch.zeros(batch, self.channels, self.width - 1, device=device, dtype=dtype)
+
+    def step(self, x_t, window):
+        """x_t (batch, channels), window (batch, channels, width-1) -> (y_t, new window)."""
+        full = torch.cat([window, x_t[..., None].to(window.dtype)], dim=-1)
+        y = (full * self.weight[:, 0, :].to(full.dtype)).sum(-1)
+        if self.bias is not None:
+            y = y + self.bias.to(y.dtype)
+        return y.to(x_t.dtype), full[..., 1:]

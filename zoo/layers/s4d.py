@@ -1,0 +1,71 @@
+"""S4D mixer: the Mamba-1 block with a time-invariant SSM (no selection), through the same scan core.
+
+This is the ablation of the Mamba paper: dt, B and C are learned per channel and do not depend
+on the input, so the only thing that differs from Mamba-1 is selection.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..ops import selective_scan, selective_scan_step
+from . import init
+from .conv import CausalConv1d
+from .mamba1 import ssm_state_dtype
+
+
+class S4DMixer(nn.Module):
+    """(batch, seqlen, d_model) -> (batch, seqlen, d_model); d_inner = expand * d_model channels, each a
+    diagonal real SSM of d_state entries with its own dt, B and C."""
+
+    def __init__(self, d_model: int, d_state: int = 16, expand: int = 2, d_conv: int = 4, dt_min: float = 1e-3,
+                 dt_max: float = 1e-1, A_init: str = "s4d_real"):
+        super().__init__()
+        self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
+        self.d_inner = d_inner = int(expand * d_model)
+        self.in_proj = nn.Linear(d_model, 2 * d_inner, bias=False)
+        self.conv = CausalConv1d(d_inner, d_conv)
+        self.out_proj = nn.Linear(d_inner, d_model, bias=False)
+
+        self.log_dt = nn.Parameter(torch.log(init.sample_dt(d_inner, dt_min, dt_max)))
+        self.A_log = nn.Parameter(init.a_log(d_inner, d_state, A_init))
+        # S4D's choice: B = 1, C ~ N(0, 1/2)
+        self.B = nn.Parameter(torch.ones(d_inner, d_state))
+        self.C = nn.Parameter(torch.randn(d_inner, d_state) * 0.5 ** 0.5)
+        self.D = nn.Parameter(torch.ones(d_inner))
+        # as in S4, the SSM's own parameters (A, B, dt) take no weight decay; C is an ordinary weight
+        init.no_weight_decay(self.log_dt, self.A_log, self.B, self.D)
+
+    def _ssm(self):
+        return torch.exp(self.log_dt), -torch.exp(self.A_log)
+
+    def forward(self, x):
+        batch, seqlen, _ = x.shape
+        u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)        # (batch, d_inner, seqlen) each
+        u = F.silu(self.conv(u))
+        dt, A = self._ssm()
+        # one group per channel: the scan core's grouped B/C layout carries per-channel parameters
+        B, C = (p[None, :, :, None].expand(batch, -1, -1, seqlen) for p in (self.B, self.C))
+        y = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, B, C, D=self.D, z=z)
+        return self.out_proj(y.transpose(1, 2))
+
+    def init_state(self, batch, device=None, dtype=None):
+        device = self.A_log.device if device is None else device
+        dtype = self.A_log.dtype if dtype is None else dtype
+        return (self.conv.init_window(batch, device, dtype),
+                torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=ssm_state_dtype(dtype)))
+
+    def step(self, x_t, state):
+        window, h = state
+        batch = x_t.shape[0]
+        u, z = self.in_proj(x_t).chunk(2, dim=-1)
+        u, window = self.conv.step(u, window)
+        u = F.silu(u)
+        dt, A = self._ssm()
+        B, C = (p[None].expand(batch, -1, -1) for p in (self.B, self.C))
+        y, h = selective_scan_step(h, u, dt[None].expand(batch, -1), A, B, C, D=self.D, z=z)
+        return self.out_proj(y), (window, h)
+
+    def state_size(self, seqlen: int | None = None) -> int:
+        return self.d_inner * (self.d_conv - 1) + self.d_inner * self.d_state
