@@ -1,0 +1,4 @@
+"""Language tasks: the synthetic token tasks of the Mamba and Zoology papers."""
+from tasks.language.synthetic import IGNORE_INDEX, TASKS, induction_heads, mqar, selective_copying
+
+__all__ = ["IGNORE_INDEX", "TASKS", "induction_heads", "mqar", "selective_copying"]
