@@ -1,0 +1,50 @@
+"""A causal language model over any backbone pattern, with recurrent generation."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..backbone import Backbone
+from ..registry import register_builder
+
+
+@register_builder("language_model")
+class LanguageModel(nn.Module):
+    """ids (batch, seqlen) -> logits (batch, seqlen, vocab_size). `pattern` picks the mixer of each
+    block (see zoo.backbone); `mixers` holds per-kind settings, e.g. {"mamba1": {"d_state": 16}}."""
+
+    def __init__(self, vocab_size: int, d_model: int = 64, pattern: str = "MM", mixers: dict | None = None,
+                 mlp: str | None = None, mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0,
+                 tie_embeddings: bool = True):
+        super().__init__()
+        if vocab_size < 1:
+            raise ValueError(f"vocab_size must be at least 1, got {vocab_size}")
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.backbone = Backbone(d_model, pattern=pattern, mixers=mixers, mlp=mlp, mlp_ratio=mlp_ratio, norm=norm,
+                                 dropout=dropout)
+        self.head = nn.Linear(d_model, vocab_size, bias=False)
+        if tie_embeddings:
+            self.head.weight = self.embed.weight
+
+    def forward(self, ids):
+        return self.head(self.backbone(self.embed(ids)))
+
+    def state_size(self, seqlen: int | None = None) -> int:
+        return self.backbone.state_size(seqlen)
+
+    @torch.no_grad()
+    def generate(self, ids, max_new_tokens: int):
+        """Greedy continuation of `ids` (batch, prompt_len), fed one token at a time through the
+        recurrent step of every block, so decoding costs O(1) per token for the SSM mixers."""
+        state = self.backbone.init_state(ids.shape[0], device=ids.device, dtype=self.embed.weight.dtype)
+        logits = None
+        for t in range(ids.shape[1]):
+            h, state = self.backbone.step(self.embed(ids[:, t]), state)
+            logits = self.head(h)
+        out = [ids]
+        for _ in range(max_new_tokens):
+            nxt = logits.argmax(-1)
+            out.append(nxt[:, None])
+            h, state = self.backbone.step(self.embed(nxt), state)
+            logits = self.head(h)
+        return torch.cat(out, dim=1)

@@ -1,0 +1,145 @@
+"""The model registry: architectures (Python builders) and named variants (configs of a builder).
+
+A *builder* is a Python callable that makes a model from keyword settings, e.g. `language_model`.
+A *variant* is a name, a builder, default settings and its place in the survey's taxonomy. The
+built-in variants are the YAML files under `zoo/variants/`; a user adds one by writing such a file
+(or calling `register_model`), never by writing model code.
+
+    create_model("mamba", vocab_size=16, d_model=64)   # the variant's defaults, then these overrides
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+TAXONOMY_KEYS = ("domain", "section", "mechanism", "paper", "year")
+VARIANTS_DIR = Path(__file__).parent / "variants"
+VARIANTS_ENV = "MAMBAZOO_VARIANTS"
+
+_BUILDERS: dict[str, Callable] = {}
+_MODELS: dict[str, "ModelEntry"] = {}
+_builtins_loaded = False
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    builder: str
+    defaults: dict = field(default_factory=dict)
+    taxonomy: dict = field(default_factory=dict)
+    source: str = "python"
+
+    def settings(self) -> list[str]:
+        return _settings(_BUILDERS[self.builder])
+
+
+def register_builder(name: str):
+    """Decorator: make a model class or function available to variants as `builder: <name>`."""
+    def add(fn):
+        if name in _BUILDERS and _BUILDERS[name] is not fn:
+            raise ValueError(f"builder {name!r} is already registered ({_BUILDERS[name].__qualname__})")
+        _BUILDERS[name] = fn
+        return fn
+    return add
+
+
+def register_model(name: str, builder: str, taxonomy: dict, source: str = "python", **defaults) -> ModelEntry:
+    """Register a named variant: `builder` with `defaults`, placed in the taxonomy."""
+    _load_builtins()
+    return _add(name, builder, taxonomy, source, defaults)
+
+
+def _add(name, builder, taxonomy, source, defaults) -> ModelEntry:
+    where = f" (from {source})" if source != "python" else ""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a model needs a non-empty string name{where}, got {name!r}")
+    if name in _MODELS:
+        raise ValueError(f"model {name!r}{where} is already registered (from {_MODELS[name].source}); "
+                         f"pick another name")
+    if builder not in _BUILDERS:
+        raise ValueError(f"model {name!r}{where}: unknown builder {builder!r}; builders: {sorted(_BUILDERS)}")
+    missing = [k for k in TAXONOMY_KEYS if k not in (taxonomy or {})]
+    if missing:
+        raise ValueError(f"model {name!r}{where}: taxonomy lacks {missing} (needs {list(TAXONOMY_KEYS)})")
+    _check_settings(name, builder, defaults, where)
+    entry = ModelEntry(name, builder, dict(defaults), dict(taxonomy), source)
+    _MODELS[name] = entry
+    return entry
+
+
+def load_variants(path: str | Path) -> list[str]:
+    """Register every variant YAML file at `path` (a file or a directory searched recursively)."""
+    path = Path(path)
+    files = sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
+    names = []
+    for file in files:
+        spec = yaml.safe_load(file.read_text()) or {}
+        unknown = set(spec) - {"name", "builder", "taxonomy", "config"}
+        if unknown:
+            raise ValueError(f"{file}: unknown keys {sorted(unknown)}; a variant file has name, builder, "
+                             f"taxonomy and config")
+        _add(spec.get("name"), spec.get("builder"), spec.get("taxonomy"), str(file), spec.get("config") or {})
+        names.append(spec["name"])
+    return names
+
+
+def create_model(name: str, **overrides):
+    """Build the variant `name` with its defaults updated by `overrides` (nested dicts are merged)."""
+    entry = model_info(name)
+    _check_settings(name, entry.builder, overrides, "")
+    return _BUILDERS[entry.builder](**_merge(entry.defaults, overrides))
+
+
+def model_info(name: str) -> ModelEntry:
+    _load_builtins()
+    if name not in _MODELS:
+        close = difflib.get_close_matches(str(name), list(_MODELS), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown model {name!r}{hint} (registered: {', '.join(sorted(_MODELS))})")
+    return _MODELS[name]
+
+
+def list_models(domain: str | None = None) -> list[str]:
+    _load_builtins()
+    return sorted(n for n, e in _MODELS.items() if domain is None or e.taxonomy.get("domain") == domain)
+
+
+def _load_builtins():
+    """The built-in variants, then those in the folders of $MAMBAZOO_VARIANTS (os.pathsep-separated)."""
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        from . import language  # noqa: F401  registers the builders the built-in variants use
+        load_variants(VARIANTS_DIR)
+        for extra in filter(None, os.environ.get(VARIANTS_ENV, "").split(os.pathsep)):
+            if not Path(extra).exists():
+                raise FileNotFoundError(f"{VARIANTS_ENV} names {extra}, which does not exist")
+            load_variants(extra)
+
+
+def _settings(fn) -> list[str]:
+    params = inspect.signature(fn).parameters.values()
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _check_settings(name, builder, settings, where):
+    known = _settings(_BUILDERS[builder])
+    for key in settings:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"model {name!r}{where} has no setting {key!r}{hint} "
+                             f"({builder} takes: {', '.join(known)})")
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
