@@ -123,7 +123,10 @@ def _states(dl, ul, Bl, A, h_in):
     hs = (dl * ul)[..., None] * Bl  # the inputs x_t, turned into zero-start states in place
     for j in range(1, hs.shape[0]):
         hs[j].addcmul_(a[j], hs[j - 1])
-    cum = torch.cumprod(a, dim=0)
+    cum = alloc.empty(a.shape, dtype=a.dtype)  # running product of decays; torch.cumprod over a
+    cum[0] = a[0]                               # leading axis is several times slower on the CPU
+    for j in range(1, a.shape[0]):
+        torch.mul(cum[j - 1], a[j], out=cum[j])
     entering = alloc.empty(hs.shape[1:], dtype=hs.dtype)
     h = h_in
     for k in range(hs.shape[2]):
