@@ -15,8 +15,6 @@ import argparse
 import csv
 import datetime
 import json
-import importlib.metadata
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,6 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from zoo.ops import selective_scan, ssd
+
+from . import env
 
 OURS = ("naive", "chunked", "triton")
 PEERS = {"selective_scan": ("pscan", "sdpa"), "ssd": ("mamba_ssm", "sdpa")}
@@ -139,16 +139,10 @@ def child_memory(spec):
     a = argparse.Namespace(**cfg)
     kw = inputs_for(op, impl, a, torch.device("cpu"), seqlen)
     fn = implementation(op, impl, a)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # restart the kernel's high-water mark here, past the import's own peak
-    before = _status_mb("VmRSS")
+    cpu = torch.device("cpu")
+    before = env.reset_peak_memory(cpu)  # restart the kernel's high-water mark here, past the import's own peak
     fn(kw).sum().backward()
-    print(_status_mb("VmHWM") - before)
-
-
-def _status_mb(key):
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(key + ":"))
-    return int(line.split()[1]) / 1024
+    print(env.peak_memory_mb(cpu, before))
 
 
 def inputs_for(op, impl, a, device, seqlen):
@@ -171,23 +165,6 @@ def matches_oracle(op, impl, fn, a, device, seqlen, oracle_cache):
     rtol, atol = TOL[dtype]
     err = (got - want).abs()
     return bool((err <= atol + rtol * want.abs()).all()), float(err.max())
-
-
-def environment(device):
-    versions = {"torch": torch.__version__}
-    for name in ("triton", "mambapy", "mamba-ssm"):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-            else platform.processor()
-        name = f"{name} ({torch.get_num_threads()} threads)"
-    return name, versions
 
 
 def main(argv=None):
@@ -215,15 +192,15 @@ def main(argv=None):
     device = torch.device(a.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         sys.exit("bench: --device cuda asked for, but torch sees no CUDA device")
-    device_name, versions = environment(device)
-    print(f"device: {device_name}\nversions: {versions}\nshape: batch={a.batch} dim={a.dim} dstate={a.dstate} "
+    name, found = env.device_name(device), env.versions()
+    print(f"device: {name}\nversions: {found}\nshape: batch={a.batch} dim={a.dim} dstate={a.dstate} "
           f"dtype={a.dtype}")
     rows = []
     for op in a.ops.split(","):
         impls = a.impls.split(",") if a.impls else (["naive", "chunked"] + (["triton"] if device.type == "cuda" else [])
                                                     + [x for x in PEERS[op] if x != "sdpa" or device.type == "cuda"])
         rows += bench_op(op, impls, a, device)
-    write_csv(rows, a, device, device_name, versions)
+    write_csv(rows, a, device, name, found)
     report(rows)
 
 
@@ -253,7 +230,7 @@ def bench_op(op, impls, a, device):
     return rows
 
 
-def write_csv(rows, a, device, device_name, versions):
+def write_csv(rows, a, device, name, found):
     slug = "cpu" if device.type == "cpu" else torch.cuda.get_device_name(device).split()[-1].lower()
     path = Path(a.out or f"results/benchmarks/scan_{slug}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -265,7 +242,7 @@ def write_csv(rows, a, device, device_name, versions):
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for r in rows:
-            w.writerow(dict(r, date=stamp, device=device_name, versions=json.dumps(versions), dtype=a.dtype,
+            w.writerow(dict(r, date=stamp, device=name, versions=json.dumps(found), dtype=a.dtype,
                             batch=a.batch, dim=a.dim, dstate=a.dstate))
     tmp.replace(path)
     print(f"wrote {path}")
