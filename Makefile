@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUITE  ?= language
 
-.PHONY: install reproduce test test-all bench clean
+.PHONY: install reproduce report test test-all bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,18 +15,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job. Until the comparison suites land (issue 3) it is the scan-core benchmark.
-reproduce: bench
+# The main job: the comparison suite (finished runs are skipped), then the leaderboard in results/.
+reproduce: $(STAMP)
+	$(BIN)/python -m runners.compare suite=$(SUITE) $(ARGS)
+
+# Rebuild results/leaderboard.md and results/index.html from the records alone.
+report: $(STAMP)
+	$(BIN)/python -m runners.report
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # also the `slow` tests
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	$(BIN)/python -m pytest -q -n auto -m "slow or not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m runners.bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache outputs

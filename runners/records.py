@@ -1,0 +1,56 @@
+"""Run records: one JSON line per run, the source of truth every report is built from.
+
+A record is written in one piece (a temporary file renamed into place), so a run that dies
+leaves either a whole record or none, and parallel runs never interleave their lines.
+Records live under `results/records/<suite>/<run name>-<config hash>.jsonl`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+SCHEMA = 1
+STATUSES = ("ok", "failed")
+
+
+def record_path(root: Path, suite: str, run_name: str, config_hash: str) -> Path:
+    safe = run_name.replace("/", "-")
+    return Path(root) / suite / f"{safe}-{config_hash[:12]}.jsonl"
+
+
+def write_record(path: Path, record: dict) -> Path:
+    """Write `record` as one JSON line at `path`, atomically."""
+    if record.get("status") not in STATUSES:
+        raise ValueError(f"record status must be one of {STATUSES}, got {record.get('status')!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(dict(record, schema=SCHEMA), sort_keys=True, allow_nan=True) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(line)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_records(root: Path) -> list[dict]:
+    """Every record under `root` (recursively), in a stable order."""
+    return [rec for path in sorted(Path(root).rglob("*.jsonl")) for rec in load_records_file(path)]
+
+
+def find_record(root: Path, config_hash: str) -> dict | None:
+    """The record of a finished run with this config hash, if one exists."""
+    for path in Path(root).rglob(f"*-{config_hash[:12]}.jsonl"):
+        for rec in load_records_file(path):
+            if rec.get("config_hash") == config_hash:
+                return rec
+    return None
+
+
+def load_records_file(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

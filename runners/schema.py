@@ -1,0 +1,110 @@
+"""Structured schemas for the Hydra configs: a misspelled or unknown key fails composition with the
+key's full name and the config file it came from, instead of being silently ignored."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class DataConf:
+    task: str = MISSING                      # a generator of tasks.language.synthetic
+    settings: Dict[str, Any] = field(default_factory=dict)  # the generator's own arguments (checked by it)
+    n_train: int = 2048
+    n_val: int = 256
+    n_test: int = 512
+    batch_size: int = 32
+    eval_batch_size: Optional[int] = None
+    eval_lengths: List[int] = field(default_factory=list)
+    seed: int = 0                            # the data's seed: the same examples whatever the run seed
+
+
+@dataclass
+class OptimConf:
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    betas: List[float] = field(default_factory=lambda: [0.9, 0.98])
+    grad_clip: Optional[float] = 1.0
+
+
+@dataclass
+class ScheduleConf:
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.1
+
+
+@dataclass
+class TrainerConf:
+    accelerator: str = "cpu"
+    devices: Any = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    max_steps: int = 1000
+    val_every_steps: int = 200               # validation every this many training steps
+    limit_val_batches: Optional[int] = None
+    log_every_n_steps: int = 25
+    progress_bar: bool = True
+    threads: Optional[int] = None            # torch CPU threads (None: torch's default)
+
+
+@dataclass
+class LoggerConf:
+    kind: str = "csv"                        # csv | wandb | none; records are the source of truth either way
+    project: str = "mambazoo"
+    mode: str = "offline"                    # wandb mode; offline unless asked
+    save_dir: str = "outputs/logs"
+
+
+@dataclass
+class TrainConf:
+    model: Dict[str, Any] = field(default_factory=lambda: {"name": MISSING})  # name + settings (checked by zoo)
+    pipeline_name: str = MISSING
+    data: DataConf = field(default_factory=DataConf)
+    optim: OptimConf = field(default_factory=OptimConf)
+    schedule: ScheduleConf = field(default_factory=ScheduleConf)
+    trainer: TrainerConf = field(default_factory=TrainerConf)
+    logger: LoggerConf = field(default_factory=LoggerConf)
+    seed: int = 0
+    suite_name: str = "adhoc"               # the suite a run belongs to (its records folder)
+    results_dir: str = "results"
+    data_root: str = "../shared/data"
+
+
+@dataclass
+class GridConf:
+    pipelines: List[str] = MISSING
+    models: List[str] = MISSING
+    points: List[List[str]] = field(default_factory=lambda: [[]])  # extra override sets, one run each
+
+
+@dataclass
+class SuiteConf:
+    name: str = MISSING
+    description: str = ""
+    seeds: List[int] = field(default_factory=lambda: [0, 1])
+    common: List[str] = field(default_factory=list)  # overrides applied to every run of the suite
+    grid: List[GridConf] = MISSING
+
+
+@dataclass
+class LauncherConf:
+    kind: str = "basic"                      # basic (one run after another) | joblib (parallel processes)
+    n_jobs: int = 2
+
+
+@dataclass
+class CompareConf:
+    suite: SuiteConf = MISSING
+    launcher: LauncherConf = field(default_factory=LauncherConf)
+    results_dir: str = "results"
+    rerun_failed: bool = True
+    report: bool = True
+
+
+def register():
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainConf)
+    cs.store(name="compare_schema", node=CompareConf)

@@ -1,0 +1,143 @@
+"""One run: compose the config, train and test one model under one pipeline, write one record.
+
+    python -m runners.train pipeline=mqar model.name=mamba2 seed=1
+    python -m runners.train experiment=induction_heads_mamba trainer.max_steps=50
+    python -m runners.train --cfg pipeline=mqar          # print the composed config and stop
+
+Overrides are Hydra's (`key=value`, `group=option`). The record goes to
+`<results_dir>/records/<suite>/`; a run whose settings are wrong fails before anything trains and
+leaves no record; a run that fails while training leaves a record with status "failed".
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import UsageError, compose, main_guard
+from .records import record_path, write_record
+
+VOLATILE = ("logger", "results_dir", "data_root", "suite_name")  # keys that do not change what a run computes
+
+
+def config_hash(cfg) -> str:
+    from omegaconf import OmegaConf
+    content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in VOLATILE}
+    content["trainer"] = {k: v for k, v in content["trainer"].items() if k not in ("progress_bar", "threads")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def run_name(cfg) -> str:
+    return f"{cfg.pipeline_name}/{cfg.model.name}/s{cfg.seed}"
+
+
+def command(overrides: list[str]) -> str:
+    return " ".join(["python -m runners.train"] + [shlex.quote(o) for o in overrides])
+
+
+def prepare(cfg):
+    """Build data, model and task; every bad setting fails here, before any training or record."""
+    import zoo
+    from tasks.build import build_task
+
+    settings = {k: v for k, v in _plain(cfg.model).items() if k != "name"}
+    try:
+        data, task = build_task(cfg, lambda vocab_size: zoo.create_model(cfg.model.name, vocab_size=vocab_size,
+                                                                         **settings))
+    except (KeyError, ValueError, TypeError) as exc:  # the registry and the generators name the bad setting
+        raise UsageError(exc.args[0] if exc.args else str(exc)) from None
+    return data, task, zoo.model_info(cfg.model.name)
+
+
+def run(cfg, overrides: list[str]) -> dict:
+    """Train and test; returns the record it wrote (status ok or failed)."""
+    import lightning as L
+    import torch
+
+    from zoo.ops import backends_used, dispatch
+
+    from . import env
+    from .trainer import build_trainer
+
+    results = Path(cfg.results_dir)
+    check_writable(results)
+    env.keep_freed_memory()
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    data, task, info = prepare(cfg)
+    record = dict(suite=cfg.suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name, task=cfg.data.task,
+                  data=data.describe(), model=cfg.model.name, model_config=dict(info.defaults, **_plain(cfg.model)),
+                  taxonomy=info.taxonomy, seed=cfg.seed, config_hash=config_hash(cfg), command=command(overrides),
+                  params=sum(p.numel() for p in {id(p): p for p in task.model.parameters()}.values()),
+                  state_size=_state_size(task.model, data), primary_metric="test/acc", git_commit=env.git_commit(),
+                  versions=env.versions())
+    record["model_config"].pop("name", None)
+    trainer, meter = build_trainer(cfg, record["run_name"])
+    device = trainer.strategy.root_device
+    dispatch.reset_backend_log()
+    baseline_mb = env.reset_peak_memory(device)
+    start = time.perf_counter()
+    try:
+        trainer.fit(task, datamodule=data)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        for result in trainer.test(task, datamodule=data, verbose=False):
+            metrics.update({k: float(v) for k, v in result.items()})
+        record.update(status="ok", metrics=metrics)
+    except Exception as exc:  # a run that dies is recorded as failed, and the caller goes on
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], metrics={})
+    record.update(wall_time_s=time.perf_counter() - start, tokens_per_s=meter.tokens_per_s(),
+                  peak_mem_mb=env.peak_memory_mb(device, baseline_mb), scan_backend=backends_used(),
+                  device=env.device_name(device), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]), record)
+    return record
+
+
+def check_writable(results: Path):
+    try:
+        (results / "records").mkdir(parents=True, exist_ok=True)
+        probe = results / "records" / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"results directory {results} is not writable ({exc.strerror}); "
+                         f"set results_dir=<path> or MAMBAZOO_RESULTS") from None
+
+
+def _state_size(model, data):
+    length = data.settings.get("seq_len")
+    return int(model.state_size(length))
+
+
+def _plain(node) -> dict:
+    from omegaconf import OmegaConf
+    return OmegaConf.to_container(node, resolve=True)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    show = bool(argv) and argv[0] == "--cfg"
+    overrides = argv[1:] if show else list(argv)
+    cfg = compose("train", overrides)
+    if show:
+        from omegaconf import OmegaConf
+        print(OmegaConf.to_yaml(cfg))
+        return 0
+    record = run(cfg, overrides)
+    if record["status"] != "ok":
+        print(f"train: run failed: {record['error']}", file=sys.stderr)
+        return 1
+    shown = {k: round(v, 4) for k, v in record["metrics"].items() if k.startswith(("val/acc", "test/acc"))}
+    print(f"{record['run_name']}: {shown}  ({record['wall_time_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_guard(main, "train"))
