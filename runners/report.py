@@ -1,0 +1,248 @@
+"""Leaderboard report: results/leaderboard.md, results/index.html and results/plots/, offline, from the records.
+
+    python -m runners.report [--records results/records] [--published results/published] [--out results]
+
+A row is one (suite, task, model, model config, data) over its seeds. Its metrics are the mean ± sample std
+(n - 1) over the seeds whose runs finished; failed runs are listed apart and never averaged in. Of records
+with the same config hash, or of the same run (the row plus the seed), only the newest counts. The papers'
+own numbers (results/published/*.yaml) stand beside ours, always labelled as the paper's, with the
+citation and the scale they were measured at.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+from collections import Counter
+from pathlib import Path
+
+from runners import plots
+from runners.render import to_html, to_markdown
+from runners.report_rows import (Row, group_rows, is_accuracy, is_number, metric_names, newest, primary_metric,
+                                 read_published, read_records)
+
+EMPTY = "No records yet — run `make reproduce`."
+
+
+def build_report(records_dir, published_dir, out_dir) -> dict:
+    """Write leaderboard.md, index.html and plots/*.svg under `out_dir`.
+
+    Returns {"markdown": path, "html": path, "plots": [paths]}.
+    """
+    records = read_records(Path(records_dir))
+    sources = read_published(Path(published_dir))
+    out = Path(out_dir)
+    try:
+        (out / "plots").mkdir(parents=True, exist_ok=True)
+        blocks, written = report_blocks(records, sources, out)
+        for stale in set((out / "plots").glob("*.svg")) - set(written):
+            stale.unlink()
+        md, page = out / "leaderboard.md", out / "index.html"
+        md.write_text(to_markdown(blocks))
+        page.write_text(to_html(blocks, "mambazoo leaderboard"))
+    except OSError as e:
+        raise SystemExit(f"report: cannot write the report to {e.filename or out}: {e.strerror or e}") from None
+    return {"markdown": md, "html": page, "plots": written}
+
+
+def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[list[tuple], list[Path]]:
+    """The report as blocks (see runners.render) and the plot files drawn for it."""
+    kept = newest(records)
+    tables = group_rows(kept)
+    colour = plots.colours(rec["model"] for rec in kept)
+    blocks = [("h", 1, "mambazoo leaderboard"), ("p", _provenance(records, kept)),
+              ("p", "Our metrics are the mean ± sample std over seeds (the `seeds` column says how many; "
+                    "with one seed the std is —); accuracies are in %. Failed runs are listed apart and "
+                    "never averaged in. Columns and tables marked **paper** hold the cited papers' own "
+                    "numbers, measured at the papers' scale, not ours.")]
+    written = []
+    if not kept:
+        blocks.append(("p", EMPTY))
+    suite = None
+    for (s, task), rows in tables.items():  # sorted by suite, then task
+        if s != suite:
+            suite = s
+            blocks.append(("h", 2, f"Suite `{suite}`"))
+        mine = [src for src in sources if src["task"] == task]
+        primary = primary_metric(rows)
+        blocks += [("h", 3, f"Task `{task}`"), *_task_table(rows, primary, mine)]
+        for caption, path in plots.task_plots(suite, task, rows, primary, mine, out / "plots", colour):
+            blocks.append(("plot", caption, f"plots/{path.name}", str(path)))
+            written.append(path)
+        blocks += _published_blocks(mine)
+    failed = [(row, rec) for rows in tables.values() for row in rows for rec in row.failed]
+    if failed:
+        blocks += [("h", 2, "Failed runs"), ("p", "Not counted in any mean above."), _failed_table(failed)]
+    if kept:
+        blocks += [("h", 2, "Taxonomy"), _taxonomy_table(kept)]
+    unrun = [src for src in sources if src["task"] not in {task for _, task in tables}]
+    if unrun:
+        blocks.append(("h", 2, "The papers' numbers for tasks we have not run yet"))
+        for task in sorted({src["task"] for src in unrun}):
+            blocks += [("h", 3, f"Task `{task}`"), *_published_blocks([s for s in unrun if s["task"] == task])]
+    return blocks, written
+
+
+def _provenance(records: list[dict], kept: list[dict]) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    status = Counter(r["status"] for r in kept)
+    devices = sorted({str(r["device"]) for r in kept if r.get("device")}) or ["—"]
+    commits = sorted({str(r["git_commit"]) for r in kept if r.get("git_commit")}) or ["—"]
+    superseded = len(records) - len(kept)
+    return (f"Built {now} from {len(kept)} records ({status['ok']} ok, {status['failed']} failed"
+            + (f"; {superseded} superseded by newer runs of the same config" if superseded else "") + ")"
+            + f" · devices: {'; '.join(devices)} · git commits: {', '.join(commits)}")
+
+
+def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> list[tuple]:
+    rows = [r for r in rows if r.runs]
+    if not rows:
+        return [("p", "No finished runs yet; see Failed runs.")]
+    if primary and is_accuracy(primary):  # ranked only where we know higher is better
+        def rank(r):
+            stat = r.stat(primary)
+            return -stat[0] if stat and not math.isnan(stat[0]) else math.inf
+        rows = sorted(rows, key=rank)
+    metrics = metric_names(rows, primary)
+    scalar = [(i, src) for i, src in enumerate(sources, 1) if any("value" in e for e in src["entries"])]
+    labelled = any(r.label for r in rows)
+    columns = (["model"] + ["config"] * labelled + ["survey section", "mechanism", "params", "state size", "seeds"]
+               + [m + " (%)" * is_accuracy(m) for m in metrics]
+               + [f"**paper [{i}]** {src.get('metric', '')} ({src.get('unit', '?')})" for i, src in scalar]
+               + ["tokens/s", "peak mem (MB)", "scan backend", "reproduce"])
+    table = []
+    for r in rows:
+        tax = r.first("taxonomy") or {}
+        n = len(r.runs)
+        cells = ([r.model] + [r.label] * labelled
+                 + [tax.get("section", "—"), tax.get("mechanism", "—"), _si(r.first("params")),
+                    _count(r.first("state_size")), str(n) + (f" (+{len(r.failed)} failed)" if r.failed else "")]
+                 + [fmt_stat(r.stat(m), is_accuracy(m), n) for m in metrics]
+                 + [_paper_value(src, r.model) for _, src in scalar]
+                 + [_si(_mean_of(r, "tokens_per_s")), _count(_mean_of(r, "peak_mem_mb")), _backends(r),
+                    _command(r)])
+        table.append(cells)
+    note = f"Primary metric: `{primary}`." if primary else "No metric reported."
+    return [("table", columns, table), ("p", note)]
+
+
+def _published_blocks(sources: list[dict]) -> list[tuple]:
+    blocks = []
+    for i, src in enumerate(sources, 1):
+        metric, unit = src.get("metric", "?"), src.get("unit", "?")
+        blocks.append(("p", f"**paper [{i}] — the paper's numbers, not ours.** {src['source']}. "
+                            f"Measured at: {src.get('scale', 'scale not stated')}."
+                            + (f" {src['url']}" if src.get("url") else "") + f" (from `{src['file']}`)"))
+        scalar = [e for e in src["entries"] if "value" in e]
+        if scalar:
+            params = any("params" in e for e in scalar)
+            blocks.append(("table", ["paper's model", "our model", f"paper's {metric} ({unit})"]
+                           + ["paper's params"] * params,
+                           [[str(e.get("paper_model", "?")), str(e.get("ours") or "—"), _num(e["value"])]
+                            + [_num(e.get("params"))] * params for e in scalar]))
+        curves = [e for e in src["entries"] if isinstance(e.get("values"), dict)]
+        if curves:
+            lengths = sorted({int(k) for e in curves for k in e["values"]})
+            columns = ["paper's model", "our model"] + [f"paper's {metric}@{n} ({unit})" for n in lengths]
+            blocks.append(("table", columns,
+                           [[str(e.get("paper_model", "?")), str(e.get("ours") or "—")]
+                            + [_num({int(k): v for k, v in e["values"].items()}.get(n)) for n in lengths]
+                            for e in curves]))
+        if src.get("findings"):
+            blocks.append(("list", [f"paper's finding: {f}" for f in src["findings"]]))
+        notes = src.get("notes") or []
+        if notes:
+            blocks.append(("list", [f"note: {n}" for n in ([notes] if isinstance(notes, str) else notes)]))
+    return blocks
+
+
+def _failed_table(failed: list[tuple[Row, dict]]) -> tuple:
+    rows = [[row.suite, row.task, row.model + (f" ({row.label})" if row.label else ""), str(rec.get("seed", "—")),
+             _error_line(rec), str(rec.get("finished_at", "—")),
+             f"`{rec['command']}`" if rec.get("command") else "—"] for row, rec in failed]
+    return ("table", ["suite", "task", "model", "seed", "error", "finished", "command"], rows)
+
+
+def _taxonomy_table(records: list[dict]) -> tuple:
+    newest_first = sorted(records, key=lambda r: str(r.get("finished_at", "")), reverse=True)
+    tax = {}
+    for rec in newest_first:
+        if rec["model"] not in tax or (not tax[rec["model"]] and rec.get("taxonomy")):
+            tax[rec["model"]] = rec.get("taxonomy") or {}
+    keys = ("domain", "section", "mechanism", "paper", "year")
+    rows = sorted(([m] + [str(t.get(k, "—")) for k in keys] for m, t in tax.items()),
+                  key=lambda r: (r[1], r[2], r[0]))
+    return ("table", ["model", "domain", "survey section", "mechanism", "paper", "year"], rows)
+
+
+# ---- formatting --------------------------------------------------------------------------------------
+
+def fmt_stat(stat, accuracy: bool, n_row: int) -> str:
+    """`mean ± std` (percent for accuracies); n is shown where fewer seeds than the row's reported it."""
+    if stat is None:
+        return "—"
+    mean, std, n = stat
+    scale, f = (100.0, "{:.1f}") if accuracy else (1.0, "{:.4g}")
+    text = f.format(mean * scale) + " ± " + ("—" if std is None else f.format(std * scale))
+    return text + (f" (n={n})" if n != n_row else "")
+
+
+def _si(x) -> str:
+    if not is_number(x):
+        return "—"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def _count(x) -> str:
+    return f"{x:,.0f}" if is_number(x) else "—"
+
+
+def _num(x) -> str:
+    return f"{x:g}" if is_number(x) else ("—" if x is None else str(x))
+
+
+def _paper_value(src: dict, model: str) -> str:
+    return next((_num(e["value"]) for e in src["entries"] if e.get("ours") == model and "value" in e), "—")
+
+
+def _error_line(rec: dict) -> str:
+    lines = str(rec.get("error") or "").strip().splitlines()
+    return lines[0][:300] if lines else "no error recorded"
+
+
+def _mean_of(row: Row, key: str):
+    vals = [r[key] for r in row.runs if is_number(r.get(key))]
+    return math.fsum(vals) / len(vals) if vals else None
+
+
+def _backends(row: Row) -> str:
+    ops: dict[str, set] = {}
+    for r in row.runs:
+        for op, used in (r.get("scan_backend") or {}).items():
+            ops.setdefault(op, set()).update(used if isinstance(used, dict) else [str(used)])
+    return "; ".join(f"{op}: {'+'.join(sorted(b))}" for op, b in sorted(ops.items())) or "—"
+
+
+def _command(row: Row) -> str:
+    runs = sorted(row.runs, key=lambda r: str(r.get("seed")))
+    cmd = next((r["command"] for r in runs if r.get("command")), None)
+    seeds = ",".join(str(s) for s in row.seeds())
+    return f"`{cmd}` (seeds: {seeds})" if cmd else f"— (seeds: {seeds})"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--records", default="results/records", help="where the run records (*.jsonl) are")
+    p.add_argument("--published", default="results/published", help="the papers' numbers (*.yaml)")
+    p.add_argument("--out", default="results", help="where leaderboard.md, index.html and plots/ go")
+    a = p.parse_args(argv)
+    written = build_report(a.records, a.published, a.out)
+    print(f"wrote {written['markdown']}, {written['html']} and {len(written['plots'])} plots in "
+          f"{Path(a.out) / 'plots'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""The runs as the report sees them: records read and checked, superseded ones dropped, grouped into rows,
+and each row's metrics averaged over seeds.
+
+A row is one (suite, task, model, model config, data) over its seeds. Its statistics are the mean and the
+sample std (n - 1) over the seeds whose runs finished; failed runs are kept apart and never averaged in.
+Of records with the same config hash, or of the same run (the row plus the seed), only the newest counts.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from runners.records import STATUSES, load_records
+
+ACCURACY = re.compile(r"(^|[/_])acc(uracy)?(@\d+)?$")
+SPLIT_ORDER = {"test": 0, "val": 1, "train": 2}
+
+
+# ---- reading ------------------------------------------------------------------------------------------
+
+def read_records(root: Path) -> list[dict]:
+    if not root.exists():
+        return []
+    try:
+        records = load_records(root)
+    except ValueError:  # a line that is not JSON: find it again to name it
+        records = None
+    if records is None or any(_problem(r) for r in records):
+        _exit_at_first_bad_line(root)
+    return records
+
+
+def _problem(rec) -> str | None:
+    if not isinstance(rec, dict):
+        return "not a JSON object"
+    missing = [k for k in ("status", "task", "model") if k not in rec]
+    if missing:
+        return "missing " + ", ".join(missing)
+    if rec["status"] not in STATUSES:
+        return f"status {rec['status']!r} is not one of {STATUSES}"
+    if not isinstance(rec.get("metrics") or {}, dict):
+        return "metrics is not an object"
+    return None
+
+
+def _exit_at_first_bad_line(root: Path):
+    for path in sorted(root.rglob("*.jsonl")):
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if line.strip():
+                try:
+                    problem = _problem(json.loads(line))
+                except ValueError as e:
+                    problem = f"invalid JSON ({e})"
+                if problem:
+                    raise SystemExit(f"report: malformed record at {path}:{n}: {problem}")
+    raise AssertionError("a record failed to load but every line reads back")  # not reached
+
+
+def read_published(root: Path) -> list[dict]:
+    """The papers' numbers, one source per file plus the `related` sources a file lists."""
+    sources = []
+    for path in sorted(root.glob("*.yaml")) if root.exists() else []:
+        try:
+            src = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise SystemExit(f"report: {path} is not valid YAML: {e}") from None
+        related = (src.pop("related", None) or []) if isinstance(src, dict) else []
+        sources.append(_checked_source(src, path, path.name))
+        if not isinstance(related, list):
+            raise SystemExit(f"report: {path}: `related` must be a list of sources")
+        for rel in related:  # a second paper's setting for the same task: inherits what it does not restate
+            inherited = {k: src[k] for k in ("task", "metric", "unit") if k in src}
+            rel = {**inherited, **rel} if isinstance(rel, dict) else rel
+            sources.append(_checked_source(rel, path, f"{path.name}, related"))
+    return sources
+
+
+def _checked_source(src, path: Path, name: str) -> dict:
+    entries = (src.get("entries") or []) if isinstance(src, dict) else None
+    if not isinstance(src, dict) or not {"source", "task"} <= set(src) or not isinstance(entries, list) \
+            or not all(isinstance(e, dict) for e in entries):
+        raise SystemExit(f"report: {path} needs `source`, `task` and `entries`, a list of mappings")
+    return dict(src, entries=entries, file=name)
+
+
+# ---- grouping and statistics -------------------------------------------------------------------------
+
+def _canon(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def row_key(rec: dict) -> tuple:
+    return (rec.get("suite", "default"), rec["task"], rec["model"], _canon(rec.get("model_config", {})),
+            _canon(rec.get("data", {})))
+
+
+def newest(records: list[dict]) -> list[dict]:
+    """Drop superseded records: per config hash, then per run (row + seed), keep the newest."""
+    def keep_newest(recs, key):
+        kept = {}
+        for i, rec in enumerate(recs):
+            k = key(rec)
+            k = ("no key", i) if k is None else k
+            if k not in kept or str(rec.get("finished_at", "")) >= str(kept[k].get("finished_at", "")):
+                kept[k] = rec
+        return list(kept.values())
+    records = keep_newest(records, lambda r: r.get("config_hash"))
+    return keep_newest(records, lambda r: row_key(r) + (_canon(r.get("seed")),))
+
+
+@dataclass
+class Row:
+    suite: str
+    task: str
+    model: str
+    model_config: dict
+    data: dict
+    runs: list = field(default_factory=list)     # finished runs, one per seed
+    failed: list = field(default_factory=list)
+    label: str = ""                              # what tells this row apart from the others of its table
+
+    def values(self, metric: str) -> list[float]:
+        return [float(v) for r in self.runs if is_number(v := (r.get("metrics") or {}).get(metric))]
+
+    def stat(self, metric: str):
+        """(mean, sample std or None, n) of `metric` over seeds, or None when no run reported it."""
+        return mean_std(self.values(metric))
+
+    def first(self, key: str):
+        return next((r[key] for r in self.runs + self.failed if r.get(key) is not None), None)
+
+    def seeds(self) -> list:
+        return sorted((r.get("seed") for r in self.runs), key=str)
+
+
+def mean_std(values: list[float]):
+    if not values:
+        return None
+    n = len(values)
+    mean = math.fsum(values) / n
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+    return mean, std, n
+
+
+def group_rows(records: list[dict]) -> dict[tuple, list[Row]]:
+    """{(suite, task): [Row, ...]} in a stable order."""
+    rows: dict[tuple, Row] = {}
+    for rec in records:
+        k = row_key(rec)
+        if k not in rows:
+            rows[k] = Row(k[0], k[1], k[2], rec.get("model_config") or {}, rec.get("data") or {})
+        (rows[k].runs if rec["status"] == "ok" else rows[k].failed).append(rec)
+    tables: dict[tuple, list[Row]] = {}
+    for k in sorted(rows):
+        tables.setdefault(k[:2], []).append(rows[k])
+    for table in tables.values():
+        _label(table)
+    return tables
+
+
+def _label(rows: list[Row]):
+    """Name each row by its model plus the settings that differ from its other rows of the same model, and
+    the data settings that differ across the table (a protocol difference a reader must see)."""
+    def flat(r):
+        return {**r.model_config, **{f"data.{k}": v for k, v in r.data.items()}}
+    def varying(group):
+        keys = {k for r in group for k in flat(r)}
+        return {k for k in keys if len({_canon(flat(r).get(k)) for r in group}) > 1}
+    data_keys = {k for k in varying(rows) if k.startswith("data.")}
+    for r in rows:
+        keys = sorted(varying([o for o in rows if o.model == r.model]) | data_keys)
+        r.label = " ".join(f"{k}={_short(flat(r)[k])}" for k in keys if k in flat(r))
+
+
+def primary_metric(rows: list[Row]) -> str | None:
+    named = Counter(r["primary_metric"] for row in rows for r in row.runs if r.get("primary_metric"))
+    if named:
+        return named.most_common(1)[0][0]
+    metrics = metric_names(rows, None)
+    return metrics[0] if metrics else None
+
+
+def metric_names(rows: list[Row], primary: str | None) -> list[str]:
+    def order(name):
+        split, _, base = name.partition("/")
+        at = re.match(r"(.*)@(\d+)$", base)
+        return (name != primary, SPLIT_ORDER.get(split, 9), split, at.group(1) if at else base,
+                int(at.group(2)) if at else -1)
+    names = {m for row in rows for r in row.runs for m, v in (r.get("metrics") or {}).items() if is_number(v)}
+    return sorted(names, key=order)
+
+
+def is_accuracy(metric: str) -> bool:
+    """Accuracies are fractions in the records and percentages in everything the report shows."""
+    return bool(ACCURACY.search(metric))
+
+
+def at_lengths(rows: list[Row], split: str) -> dict[int, str]:
+    """{evaluation length: metric name} of the `<split>/acc@<length>` metrics these rows report."""
+    found = (re.fullmatch(rf"{re.escape(split)}/acc@(\d+)", m) for m in metric_names(rows, None))
+    return {int(m.group(1)): m.group(0) for m in found if m}
+
+
+def is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _short(value) -> str:
+    return value if isinstance(value, str) else _canon(value)

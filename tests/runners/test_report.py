@@ -1,0 +1,265 @@
+"""The leaderboard report: statistics over seeds, failed runs kept apart, the papers' numbers labelled,
+one self-contained page with its plots, and clear errors on bad input."""
+import hashlib
+import re
+import statistics
+
+import pytest
+import yaml
+
+from runners.records import record_path, write_record
+from runners.report import build_report, main
+
+TAX = {"mamba": {"domain": "language", "section": "Mamba-1 (selective SSM)", "mechanism": "selective scan (S6)",
+                 "paper": "Gu & Dao, Mamba", "year": 2023},
+       "transformer": {"domain": "language", "section": "baselines", "mechanism": "softmax attention",
+                       "paper": "Vaswani et al.", "year": 2017},
+       "s4d": {"domain": "language", "section": "baselines", "mechanism": "LTI SSM", "paper": "Gu et al., S4D",
+               "year": 2022}}
+LENGTHS = (64, 128, 256, 512)
+# (model, seed) -> accuracy at each evaluation length; deliberately uneven so a wrong mean or std shows
+INDUCTION = {("mamba", 0): (1.0, 0.99, 0.97, 0.9), ("mamba", 1): (0.98, 0.95, 0.8, 0.6),
+             ("transformer", 0): (0.99, 0.4, 0.1, 0.05), ("transformer", 1): (0.97, 0.3, 0.12, 0.07),
+             ("s4d", 0): (0.3, 0.2, 0.1, 0.1), ("s4d", 1): (0.35, 0.1, 0.05, 0.0)}
+MQAR = {("mamba", 32, 0): 0.61, ("mamba", 32, 1): 0.55, ("mamba", 64, 0): 0.83, ("mamba", 64, 1): 0.9,
+        ("transformer", 32, 0): 0.99, ("transformer", 32, 1): 1.0, ("transformer", 64, 0): 1.0,
+        ("transformer", 64, 1): 0.98}
+COPYING = {("mamba", 0): 0.97, ("mamba", 1): 0.99, ("transformer", 0): 0.62,
+           ("s4d", 0): 0.18, ("s4d", 1): 0.22}
+
+
+def record(task, model, seed, metrics, status="ok", suite="language", config=None, data=None, finished="05:00",
+           **extra):
+    config = config or {"d_model": 64}
+    rec = {"status": status, "suite": suite, "run_name": f"{task}/{model}/s{seed}", "task": task, "pipeline": task,
+           "data": data or {"seq_len": 64}, "model": model, "model_config": config, "taxonomy": TAX.get(model, {}),
+           "seed": seed, "metrics": metrics, "primary_metric": "test/acc", "params": 74560,
+           "state_size": 68 * config["d_model"], "tokens_per_s": 18230.5, "peak_mem_mb": 512.3,
+           "scan_backend": {"selective_scan": {"chunked": 420}}, "device": "cpu: test CPU (2 threads)",
+           "git_commit": "1ac47cc",
+           "config_hash": hashlib.sha1(f"{suite} {task} {model} {config} {data} {seed}".encode()).hexdigest(),
+           "command": f"python -m runners.train pipeline={task} model={model} seed={seed}",
+           "finished_at": f"2026-11-24T{finished}:00Z"}
+    return dict(rec, **extra)
+
+
+def write(root, rec):
+    write_record(record_path(root, rec["suite"], rec["run_name"], rec["config_hash"]), rec)
+
+
+def write_fixtures(root, published):
+    for (model, seed), accs in INDUCTION.items():
+        metrics = {f"test/acc@{n}": a for n, a in zip(LENGTHS, accs)}
+        write(root, record("induction_heads", model, seed, dict(metrics, **{"test/acc": accs[0], "train/loss": 0.3}),
+                           data={"seq_len": 64, "eval_lengths": list(LENGTHS)}))
+    for (model, width, seed), acc in MQAR.items():
+        write(root, record("mqar", model, seed, {"test/acc": acc}, config={"d_model": width}))
+    for (model, seed), acc in COPYING.items():
+        write(root, record("selective_copying", model, seed, {"test/acc": acc}))
+    # a failed run whose partial metric would drag the transformer's mean down if it were averaged in
+    write(root, record("selective_copying", "transformer", 1, {"test/acc": 0.0}, status="failed",
+                       error="RuntimeError: CUDA out of memory\nTraceback ..."))
+    # an older record of the same config hash (written before `data` gained a key): superseded by the newer one
+    old = record("selective_copying", "s4d", 0, {"test/acc": 0.01}, finished="01:00",
+                 config_hash=record("selective_copying", "s4d", 0, {})["config_hash"], data={"seq_len": 64, "v": 1})
+    write_record(root / "older" / "s4d.jsonl", old)
+    # a task and a model the report has never heard of
+    write(root, record("weird_task", "newnet", 0, {"test/mse": 0.125}, suite="misc", primary_metric="test/mse"))
+
+    published.mkdir()
+    (published / "copying.yaml").write_text(yaml.safe_dump({
+        "source": "Gu & Dao, Mamba (arXiv:2312.00752, 2023), Table 1", "url": "https://arxiv.org/abs/2312.00752",
+        "task": "selective_copying", "metric": "test/acc", "unit": "percent", "scale": "seq_len 4096, vocab 16",
+        "entries": [{"paper_model": "Mamba (S6)", "ours": "mamba", "value": 99.8},
+                    {"paper_model": "H3", "ours": None, "value": 57.0}]}))
+    (published / "induction.yaml").write_text(yaml.safe_dump({
+        "source": "Gu & Dao, Mamba, Table 11", "task": "induction_heads", "metric": "test/acc", "unit": "percent",
+        "scale": "trained at length 256", "entries": [{"paper_model": "Mamba", "ours": "mamba",
+                                                       "values": {64: 100.0, 128: 100.0, 256: 100.0, 512: 99.5}}]}))
+    (published / "mqar.yaml").write_text(yaml.safe_dump({
+        "source": "Arora et al., Zoology (2023)", "task": "mqar", "metric": "test/acc", "unit": "percent",
+        "scale": "d_model 64-512", "entries": [], "findings": ["attention solves MQAR at every width"],
+        "related": [{"source": "Dao & Gu, Mamba-2, Figure 8", "scale": "seq_len 256-1024", "entries": []}],
+        "notes": ["no number is read off a plot"]}))
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    write_fixtures(root / "records", root / "published")
+    written = build_report(root / "records", root / "published", root / "out")
+    return written, written["markdown"].read_text(), written["html"].read_text()
+
+
+def table(md, task, nth=0):
+    """The nth Markdown table under a task's heading, as a list of {column: cell}."""
+    section = md.split(f"### Task `{task}`", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    tables = re.findall(r"((?:^\|.*\|$\n?)+)", section, flags=re.M)
+    lines = [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in tables[nth].strip().splitlines()]
+    return [dict(zip(lines[0], cells)) for cells in lines[2:]]
+
+
+def pm(values):
+    return f"{100 * statistics.mean(values):.1f} ± {100 * statistics.stdev(values):.1f}"
+
+
+def test_mean_and_std_over_seeds(report):
+    _, md, _ = report
+    rows = {r["model"]: r for r in table(md, "induction_heads")}
+    assert set(rows) == {"mamba", "transformer", "s4d"}
+    for model, row in rows.items():
+        for i, n in enumerate(LENGTHS):
+            assert row[f"test/acc@{n} (%)"] == pm([INDUCTION[model, s][i] for s in (0, 1)])
+        assert row["seeds"] == "2"
+        assert row["train/loss"] == "0.3 ± 0"
+    # ranked by the primary metric
+    assert [r["model"] for r in table(md, "induction_heads")] == ["mamba", "transformer", "s4d"]
+
+
+def test_two_widths_are_two_rows(report):
+    _, md, _ = report
+    rows = {(r["model"], r["config"]): r for r in table(md, "mqar")}
+    assert set(rows) == {(m, f"d_model={w}") for m in ("mamba", "transformer") for w in (32, 64)}
+    for (model, cfg), row in rows.items():
+        width = int(cfg.split("=")[1])
+        assert row["test/acc (%)"] == pm([MQAR[model, width, s] for s in (0, 1)])
+        assert row["state size"] == f"{68 * width:,}"
+
+
+def test_failed_run_is_listed_and_not_averaged(report):
+    _, md, _ = report
+    rows = {r["model"]: r for r in table(md, "selective_copying")}
+    assert rows["transformer"]["test/acc (%)"] == "62.0 ± —"
+    assert rows["transformer"]["seeds"] == "1 (+1 failed)"
+    failed = md.split("## Failed runs", 1)[1].split("\n## ", 1)[0]
+    assert "RuntimeError: CUDA out of memory" in failed and "Traceback" not in failed
+    assert "| selective_copying | transformer | 1 |" in failed
+
+
+def test_duplicate_config_hash_keeps_the_newest(report):
+    _, md, _ = report
+    [s4d] = [r for r in table(md, "selective_copying") if r["model"] == "s4d"]
+    assert s4d["test/acc (%)"] == pm([0.18, 0.22])
+    assert "1 superseded" in md
+
+
+def test_published_numbers_beside_ours_and_labelled(report):
+    _, md, _ = report
+    rows = {r["model"]: r for r in table(md, "selective_copying")}
+    paper_col = next(c for c in rows["mamba"] if "paper" in c)
+    assert rows["mamba"][paper_col] == "99.8" and rows["s4d"][paper_col] == "—"
+    section = md.split("### Task `selective_copying`", 1)[1].split("\n## ", 1)[0]
+    assert "the paper's numbers, not ours" in section
+    assert "Table 1" in section and "seq_len 4096, vocab 16" in section
+    paper_table = table(md, "selective_copying", 1)
+    assert {"paper's model": "H3", "our model": "—", "paper's test/acc (percent)": "57"} in paper_table
+    mqar = md.split("### Task `mqar`", 1)[1].split("\n### ", 1)[0]
+    assert "attention solves MQAR at every width" in mqar and "- note: no number is read off a plot" in mqar
+    assert ("**paper [2] — the paper's numbers, not ours.** Dao & Gu, Mamba-2, Figure 8. "
+            "Measured at: seq_len 256-1024") in mqar
+
+
+def test_every_row_says_how_to_reproduce_it(report):
+    _, md, _ = report
+    for task in ("induction_heads", "mqar", "selective_copying"):
+        for row in table(md, task):
+            seeds = "0" if row["seeds"] == "1 (+1 failed)" else "0,1"
+            assert re.fullmatch(rf"`python -m runners\.train pipeline={task} model={row['model']} seed=\d` "
+                                rf"\(seeds: {seeds}\)", row["reproduce"]), row["reproduce"]
+
+
+def test_unknown_task_and_model_get_a_row(report):
+    _, md, _ = report
+    assert "## Suite `misc`" in md
+    [row] = table(md, "weird_task")
+    assert row["model"] == "newnet" and row["test/mse"] == "0.125 ± —" and row["seeds"] == "1"
+
+
+def test_header_and_taxonomy(report):
+    _, md, _ = report
+    assert "cpu: test CPU (2 threads)" in md and "1ac47cc" in md
+    taxonomy = md.split("## Taxonomy", 1)[1]
+    assert "| mamba | language | Mamba-1 (selective SSM) | selective scan (S6) | Gu & Dao, Mamba | 2023 |" in taxonomy
+    assert "| newnet | — |" in taxonomy
+
+
+def test_plots_are_files_and_inline_in_one_self_contained_page(report):
+    written, md, page = report
+    names = {p.name for p in written["plots"]}
+    assert names == {"language--induction_heads--length.svg", "language--mqar--state_size.svg",
+                     "language--selective_copying--bars.svg", "misc--weird_task--bars.svg"}
+    assert all(p.stat().st_size > 1000 for p in written["plots"])
+    length_svg = next(p for p in written["plots"] if "length" in p.name).read_text()
+    assert "training length" in length_svg and "paper: Mamba" in length_svg
+    assert "paper's value" in (written["plots"][0].parent / "language--selective_copying--bars.svg").read_text()
+    assert page.count("<svg") == 4 and "<?xml" not in page
+    assert not re.search(r"<script|<link|<img|<iframe|url\(\s*['\"]?(https?:)?//", page, flags=re.I)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "the inline plots share element ids"
+    assert set(re.findall(r'(?:url\(#|href="#)([^)"]+)', page)) <= set(ids)
+    assert pm([0.97, 0.99]) in page and "make reproduce" not in page
+    assert all(f"](plots/{n})" in md for n in names)
+
+
+def test_empty_records_still_write_pages(tmp_path):
+    written = build_report(tmp_path / "none", tmp_path / "none", tmp_path / "out")
+    assert "No records yet — run `make reproduce`" in written["markdown"].read_text()
+    assert "No records yet — run <code>make reproduce</code>" in written["html"].read_text()
+    assert written["plots"] == []
+
+
+def test_stale_plots_are_removed(tmp_path):
+    (tmp_path / "out" / "plots").mkdir(parents=True)
+    (tmp_path / "out" / "plots" / "old.svg").write_text("<svg/>")
+    build_report(tmp_path / "none", tmp_path / "none", tmp_path / "out")
+    assert not (tmp_path / "out" / "plots" / "old.svg").exists()
+
+
+def test_malformed_record_names_file_and_line(tmp_path):
+    good = record("mqar", "mamba", 0, {"test/acc": 0.5})
+    write(tmp_path, good)
+    bad = tmp_path / "language" / "broken.jsonl"
+    bad.write_text('{"status": "ok", "task": "mqar", "model": "x"}\n{"status": "ok", "task": \n')
+    with pytest.raises(SystemExit, match=rf"{re.escape(str(bad))}:2: invalid JSON"):
+        build_report(tmp_path, tmp_path / "none", tmp_path / "out")
+    bad.write_text('{"status": "ok", "model": "x"}\n')
+    with pytest.raises(SystemExit, match=rf"{re.escape(str(bad))}:1: missing task"):
+        build_report(tmp_path, tmp_path / "none", tmp_path / "out")
+
+
+def test_unwritable_output_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit, match=re.escape(str(blocker))):
+        build_report(tmp_path / "none", tmp_path / "none", blocker / "out")
+
+
+def test_cli(tmp_path, capsys):
+    write(tmp_path / "records", record("mqar", "mamba", 0, {"test/acc": 0.5}))
+    main(["--records", str(tmp_path / "records"), "--published", str(tmp_path / "none"), "--out", str(tmp_path)])
+    assert "50.0 ± —" in (tmp_path / "leaderboard.md").read_text()
+    assert "1 plots" in capsys.readouterr().out
+
+
+def test_a_task_whose_runs_all_failed(tmp_path):
+    write(tmp_path / "r", record("mqar", "mamba", 0, {}, status="failed", error="ValueError: bad shape"))
+    written = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")
+    md = written["markdown"].read_text()
+    assert "No finished runs yet; see Failed runs." in md and "ValueError: bad shape" in md
+    assert written["plots"] == []
+
+
+def test_malformed_published_file_names_it(tmp_path):
+    (tmp_path / "pub").mkdir()
+    (tmp_path / "pub" / "bad.yaml").write_text("source: x\nentries: [1, 2]\n")
+    with pytest.raises(SystemExit, match=r"bad\.yaml needs `source`, `task`"):
+        build_report(tmp_path / "none", tmp_path / "pub", tmp_path / "out")
+
+
+def test_a_rerun_of_the_same_run_replaces_it(tmp_path):
+    """Same suite, task, model, config, data and seed under another config hash: the same run, newest wins."""
+    write(tmp_path / "r", record("mqar", "mamba", 0, {"test/acc": 0.2}, finished="01:00"))
+    write(tmp_path / "r", record("mqar", "mamba", 0, {"test/acc": 0.6}, finished="02:00", config_hash="f" * 40))
+    md = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")["markdown"].read_text()
+    [row] = table(md, "mqar")
+    assert row["test/acc (%)"] == "60.0 ± —" and row["seeds"] == "1"
