@@ -1,0 +1,85 @@
+"""One run: its record, its reproducibility, and the one-line errors of bad input (with no record left)."""
+import pytest
+
+from runners import train
+from runners.config import UsageError, compose
+from runners.records import load_records
+
+from .tiny import TINY
+
+
+def run(tmp_path, *overrides):
+    overrides = [*TINY, *overrides]
+    cfg = compose("train", [*overrides, f"results_dir={tmp_path}"])
+    return train.run(cfg, overrides)
+
+
+def test_record_has_what_the_leaderboard_needs(tmp_path):
+    rec = run(tmp_path, "pipeline=induction_heads", "model.name=mamba", "seed=3")
+    assert rec["status"] == "ok"
+    assert load_records(tmp_path / "records") == [rec | {"schema": 1}]
+    assert rec["run_name"] == "induction_heads/mamba/s3" and rec["suite"] == "adhoc"
+    lengths = rec["data"]["eval_lengths"]
+    assert {f"test/acc@{n}" for n in lengths} | {"test/acc", "val/acc"} <= set(rec["metrics"])
+    assert all(0 <= rec["metrics"][f"test/acc@{n}"] <= 1 for n in lengths)
+    assert rec["taxonomy"]["section"].startswith("Mamba-1") and rec["model_config"]["d_model"] == 16
+    assert rec["scan_backend"] == {"selective_scan": {"chunked": rec["scan_backend"]["selective_scan"]["chunked"]}}
+    assert rec["params"] > 0 and rec["state_size"] > 0 and rec["tokens_per_s"] > 0 and rec["peak_mem_mb"] > 0
+    assert rec["command"].startswith("python -m runners.train ") and "seed=3" in rec["command"]
+    assert "results_dir" not in rec["command"]
+    for key in ("device", "versions", "git_commit", "config_hash", "wall_time_s", "finished_at"):
+        assert rec[key]
+
+
+def test_same_command_and_seed_give_identical_metrics(tmp_path):
+    first = run(tmp_path / "a", "pipeline=mqar", "model.name=mamba2", "seed=1")
+    again = run(tmp_path / "b", "pipeline=mqar", "model.name=mamba2", "seed=1")
+    other = run(tmp_path / "c", "pipeline=mqar", "model.name=mamba2", "seed=2")
+    assert first["metrics"] == again["metrics"] and first["config_hash"] == again["config_hash"]
+    assert other["metrics"]["train/loss"] != first["metrics"]["train/loss"]
+
+
+def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
+    from tasks.base import TokenTask
+
+    def diverge(self, batch, batch_idx):
+        raise FloatingPointError("training loss became nan at step 1\nsecond line")
+    monkeypatch.setattr(TokenTask, "training_step", diverge)
+    rec = run(tmp_path, "pipeline=mqar", "model.name=transformerpp")
+    assert rec["status"] == "failed" and rec["error"] == "FloatingPointError: training loss became nan at step 1"
+    assert load_records(tmp_path / "records")[0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.name=mamba3"], r"unknown model 'mamba3'.*did you mean mamba"),
+    (["model.name=mamba", "model.d_stat=4"], r"no setting 'd_stat'"),
+    (["pipeline=mqar", "data.settings.num_kv_pairs=40"], r"num_kv_pairs=40"),
+    (["pipeline=induction_heads", "+data.settings.pairs=3"], r"data.settings has \['pairs'\]"),
+    (["logger.kind=tensorboard"], r"logger.kind='tensorboard'"),
+])
+def test_bad_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
+    with pytest.raises(UsageError, match=message) as err:
+        run(tmp_path, *overrides)
+    assert "\n" not in str(err.value)
+    assert load_records(tmp_path / "records") == []
+
+
+def test_missing_optional_dependency_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "wandb", None)  # import wandb now raises ImportError
+    with pytest.raises(UsageError, match=r"pip install 'mambazoo\[wandb\]'"):
+        run(tmp_path, "logger=wandb")
+    assert load_records(tmp_path / "records") == []
+
+
+def test_unwritable_results_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UsageError, match=r"results directory .*file is not writable"):
+        run(blocker)
+
+
+def test_cli_prints_one_line_and_exits_2(capsys):
+    from runners.config import main_guard
+    assert main_guard(lambda: train.main(["pipeline=nope"]), "train") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("train: error:") and "pipeline/nope" in err and "\n" not in err
