@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUITE  ?= language
+LAUNCHER ?= joblib
 
 .PHONY: install reproduce report test test-all bench clean
 
@@ -17,7 +18,7 @@ install: $(STAMP)
 
 # The main job: the comparison suite (finished runs are skipped), then the leaderboard in results/.
 reproduce: $(STAMP)
-	$(BIN)/python -m runners.compare suite=$(SUITE) $(ARGS)
+	$(BIN)/python -m runners.compare suite=$(SUITE) launcher=$(LAUNCHER) $(ARGS)
 
 # Rebuild results/leaderboard.md and results/index.html from the records alone.
 report: $(STAMP)

@@ -71,10 +71,20 @@ def _run_one(overrides, suite_name, results_dir, threads=None):
     count set by the launcher is part of the reproducing command: float sums depend on it."""
     from .train import run
 
+    quiet_lightning()
     if threads:
         overrides = [*overrides, f"trainer.threads={threads}"]
     cfg = compose("train", _with_location(overrides + ["trainer.progress_bar=false"], suite_name, results_dir))
     return run(cfg, overrides)
+
+
+def quiet_lightning():
+    """Lightning's per-run banners (accelerator found, tips) and an internal deprecation warning would
+    bury the suite's own progress lines; real warnings still show."""
+    import logging
+    import warnings
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 def main(argv=None):

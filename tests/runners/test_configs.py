@@ -1,0 +1,53 @@
+"""Every experiment and suite config composes, and each of its runs trains for two steps on tiny shapes."""
+import pytest
+
+from runners import compare, train
+from runners.config import CONF_DIR, compose
+
+from .tiny import TINY
+
+EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+SUITES = sorted(p.stem for p in (CONF_DIR / "suite").glob("*.yaml"))
+
+
+def tiny_run(tmp_path, overrides):
+    overrides = [*overrides, *TINY]
+    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
+    assert rec["status"] == "ok", rec.get("error")
+    assert 0 <= rec["metrics"]["test/acc"] <= 1
+    return rec
+
+
+def test_there_are_configs_to_test():
+    assert EXPERIMENTS and {"language", "smoke"} <= set(SUITES)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_runs(tmp_path, name):
+    rec = tiny_run(tmp_path, [f"experiment={name}"])
+    assert f"experiment={name}" in rec["command"]
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_every_run_of_a_suite_composes_and_trains(tmp_path, name):
+    suite = compose("compare", [f"suite={name}"]).suite
+    runs = compare.expand(suite)
+    per_seed = sum(len(b.pipelines) * len(b.models) * len(b.points) for b in suite.grid)
+    assert len(runs) == per_seed * len(suite.seeds)
+    for overrides in runs[:per_seed]:  # the first seed: each (pipeline, model, point) once
+        tiny_run(tmp_path, overrides)
+
+
+def test_language_suite_models_match_parameter_counts(tmp_path):
+    suite = compose("compare", ["suite=language"]).suite
+    assert len(suite.seeds) >= 2
+    assert {"mamba", "mamba2", "s4d", "transformerpp", "jamba_style"} <= {m for b in suite.grid for m in b.models}
+    _, mismatches = compare.check_runs(suite, str(tmp_path))
+    assert mismatches == []
+
+
+def test_parameter_mismatch_is_reported(tmp_path):
+    suite = compose("compare", ["suite=smoke"]).suite
+    suite.grid[0].points = [["model.pattern=MMMMMM"]]  # mamba 3x deeper than transformerpp
+    _, mismatches = compare.check_runs(suite, str(tmp_path))
+    assert mismatches and "differ by more than 10%" in mismatches[0]
