@@ -1,22 +1,26 @@
 """A comparison suite: every (pipeline, model, configuration, seed) of `conf/suite/<name>.yaml`, one record each.
 
     python -m runners.compare suite=language                  # the default suite, then the report
-    python -m runners.compare suite=language launcher=joblib  # runs in 2 worker processes
+    python -m runners.compare suite=language launcher=joblib  # two runs at a time
     python -m runners.compare suite=smoke results_dir=/tmp/r  # a tiny suite (tests, a first look)
 
 Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails
-at once in one line. A run whose record (same config hash) already exists is skipped, so an interrupted
-suite resumes where it stopped; a run that fails is recorded as failed and the suite goes on.
+at once in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of
+its own: memory is measured from a clean start, and a run that crashes the interpreter cannot take the
+suite down (it is recorded as failed, as is any run that fails while training). A run whose record
+(same config hash, same suite) already exists is skipped, so an interrupted suite resumes where it stopped.
 """
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import UsageError, compose, main_guard
-from .records import find_record
+from .env import ROOT
+from .records import find_record, record_path, write_record
 
 PARAM_TOLERANCE = 0.10  # models compared on one pipeline differ in size by at most this fraction
 
@@ -34,21 +38,23 @@ def expand(suite) -> list[list[str]]:
     return runs
 
 
-def check_runs(suite, results_dir: str) -> list:
-    """Compose and build every run once (without training); returns the composed configs."""
+def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, list[str]]:
+    """Compose every run and build each distinct model and dataset once (no training). Returns the
+    composed configs and the parameter-budget violations."""
+    import zoo
+
     from .train import check_writable, prepare
     from .trainer import check_logger
 
     check_writable(Path(results_dir))
-    configs, sizes = [], defaultdict(dict)
+    configs, sizes = [], {}
     for overrides in expand(suite):
-        cfg = compose("train", _with_location(overrides, suite.name, results_dir))
+        cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
         key = (cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(("seed=", "model.name="))))
-        if cfg.model.name not in sizes[key]:
+        if cfg.model.name not in sizes.setdefault(key, {}):
             check_logger(cfg)
-            _, task, _ = prepare(cfg)
-            sizes[key][cfg.model.name] = sum(p.numel() for p in {id(p): p for p in task.model.parameters()}.values())
+            sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg)[1].model)
     return configs, _param_mismatches(sizes)
 
 
@@ -62,29 +68,31 @@ def _param_mismatches(sizes) -> list[str]:
     return lines
 
 
-def _with_location(overrides, suite_name, results_dir):
-    return [*overrides, f"suite_name={suite_name}", f"results_dir={results_dir}"]
+def _location(suite_name, results_dir):
+    return [f"suite_name={suite_name}", f"results_dir={results_dir}"]
 
 
-def _run_one(overrides, suite_name, results_dir, threads=None):
-    """One run in this process (also the joblib worker's entry point); returns its record. A thread
-    count set by the launcher is part of the reproducing command: float sums depend on it."""
-    from .train import run
+def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str) -> dict:
+    """`python -m runners.train <overrides>` in a fresh process; its record, or a failed record written
+    here when the process died before it could write one."""
+    from .train import config_hash, run_name
 
-    quiet_lightning()
-    if threads:
-        overrides = [*overrides, f"trainer.threads={threads}"]
-    cfg = compose("train", _with_location(overrides + ["trainer.progress_bar=false"], suite_name, results_dir))
-    return run(cfg, overrides)
-
-
-def quiet_lightning():
-    """Lightning's per-run banners (accelerator found, tips) and an internal deprecation warning would
-    bury the suite's own progress lines; real warnings still show."""
-    import logging
-    import warnings
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    args = [sys.executable, "-m", "runners.train", *overrides, *_location(suite_name, results_dir),
+            "trainer.progress_bar=false"]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    digest = config_hash(cfg)
+    suite_dir = Path(results_dir) / "records" / suite_name
+    rec = find_record(suite_dir, digest)
+    if rec is not None and rec.get("finished_at", "") >= started:
+        return rec
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    rec = dict(status="failed", suite=suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
+               task=cfg.data.task, model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
+               error=f"the run's process exited with status {done.returncode}: {lines[-1] if lines else 'no output'}",
+               command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
+    write_record(record_path(Path(results_dir) / "records", suite_name, rec["run_name"], digest), rec)
+    return rec
 
 
 def main(argv=None):
@@ -95,28 +103,30 @@ def main(argv=None):
     from tqdm import tqdm
 
     cfg = compose("compare", argv)
-    suite, results_dir = cfg.suite, cfg.results_dir
-    configs, mismatches = check_runs(suite, results_dir)
+    suite, launcher = cfg.suite, cfg.launcher
+    results_dir = str(Path(cfg.results_dir).resolve())  # the runs' processes start in the project root
+    if launcher.kind not in ("basic", "joblib"):
+        raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib")
+    # two runs at a time share the cores; the thread count is part of each run's command and hash,
+    # since float sums depend on it
+    threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] \
+        if launcher.kind == "joblib" else []
+    configs, mismatches = check_runs(suite, results_dir, threads)
     for line in mismatches:
         print(f"compare: warning: {line}", file=sys.stderr)
-    runs = expand(suite)
-    todo = []
-    for overrides, run_cfg in zip(runs, configs):
-        from .train import config_hash
-        done = find_record(Path(results_dir) / "records", config_hash(run_cfg))
-        if done and (done["status"] == "ok" or not cfg.rerun_failed):
-            continue
-        todo.append(overrides)
+    from .train import config_hash
+    runs = [([*o, *threads], c) for o, c in zip(expand(suite), configs)]
+    suite_dir = Path(results_dir) / "records" / suite.name
+    todo = [(o, c) for o, c in runs if not _finished(find_record(suite_dir, config_hash(c)), cfg.rerun_failed)]
     print(f"suite {suite.name}: {len(runs)} runs, {len(runs) - len(todo)} already recorded, {len(todo)} to run "
-          f"({cfg.launcher.kind} launcher)")
+          f"({launcher.kind} launcher)", flush=True)
     failed = 0
     with tqdm(total=len(todo), unit="run", file=sys.stderr) as bar:
-        for record in _launch(todo, suite.name, results_dir, cfg.launcher):
+        for record in _launch(todo, suite.name, results_dir, launcher):
             failed += record["status"] != "ok"
             bar.update()
             bar.write(_summary(record))
     if cfg.report:
-        from .env import ROOT
         from .report import build_report
         written = build_report(Path(results_dir) / "records", ROOT / "results" / "published", Path(results_dir))
         print(f"report: {written['markdown']}, {written['html']}")
@@ -125,21 +135,23 @@ def main(argv=None):
     return 1 if failed else 0
 
 
+def _finished(record, rerun_failed: bool) -> bool:
+    return record is not None and (record["status"] == "ok" or not rerun_failed)
+
+
 def _launch(todo, suite_name, results_dir, launcher):
     if launcher.kind == "basic":
-        for overrides in todo:
-            yield _run_one(overrides, suite_name, results_dir)
+        for overrides, cfg in todo:
+            yield run_one(overrides, cfg, suite_name, results_dir)
         return
-    if launcher.kind != "joblib":
-        raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib")
     try:
         from joblib import Parallel, delayed
     except ImportError:
         raise UsageError("launcher=joblib needs the joblib package: pip install joblib (or use launcher=basic)") \
             from None
-    threads = max(1, (os.cpu_count() or 1) // launcher.n_jobs)
-    jobs = (delayed(_run_one)(o, suite_name, results_dir, threads) for o in todo)
-    yield from Parallel(n_jobs=launcher.n_jobs, return_as="generator_unordered")(jobs)
+    # the work happens in the runs' own processes; threads here only wait for them
+    jobs = (delayed(run_one)(o, c, suite_name, results_dir) for o, c in todo)
+    yield from Parallel(n_jobs=launcher.n_jobs, backend="threading", return_as="generator_unordered")(jobs)
 
 
 def _summary(record) -> str:

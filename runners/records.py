@@ -27,7 +27,7 @@ def write_record(path: Path, record: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(dict(record, schema=SCHEMA), sort_keys=True, allow_nan=True) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")  # never matched as a record
     try:
         with os.fdopen(fd, "w") as f:
             f.write(line)
@@ -43,9 +43,9 @@ def load_records(root: Path) -> list[dict]:
     return [rec for path in sorted(Path(root).rglob("*.jsonl")) for rec in load_records_file(path)]
 
 
-def find_record(root: Path, config_hash: str) -> dict | None:
-    """The record of a finished run with this config hash, if one exists."""
-    for path in Path(root).rglob(f"*-{config_hash[:12]}.jsonl"):
+def find_record(suite_dir: Path, config_hash: str) -> dict | None:
+    """The record of the run with this config hash in one suite's folder, if one exists."""
+    for path in Path(suite_dir).glob(f"*-{config_hash[:12]}.jsonl"):
         for rec in load_records_file(path):
             if rec.get("config_hash") == config_hash:
                 return rec

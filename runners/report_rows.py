@@ -3,7 +3,9 @@ and each row's metrics averaged over seeds.
 
 A row is one (suite, task, model, model config, data) over its seeds. Its statistics are the mean and the
 sample std (n - 1) over the seeds whose runs finished; failed runs are kept apart and never averaged in.
-Of records with the same config hash, or of the same run (the row plus the seed), only the newest counts.
+Of records of one suite with the same config hash, or of the same run (the row plus the seed), only the
+newest counts. A row's key includes the protocol (optimiser, schedule, trainer budget), so runs trained
+differently are never averaged together.
 """
 from __future__ import annotations
 
@@ -97,7 +99,7 @@ def _canon(value) -> str:
 
 def row_key(rec: dict) -> tuple:
     return (rec.get("suite", "default"), rec["task"], rec["model"], _canon(rec.get("model_config", {})),
-            _canon(rec.get("data", {})))
+            _canon(rec.get("data", {})), _canon(rec.get("protocol", {})))
 
 
 def newest(records: list[dict]) -> list[dict]:
@@ -110,7 +112,7 @@ def newest(records: list[dict]) -> list[dict]:
             if k not in kept or str(rec.get("finished_at", "")) >= str(kept[k].get("finished_at", "")):
                 kept[k] = rec
         return list(kept.values())
-    records = keep_newest(records, lambda r: r.get("config_hash"))
+    records = keep_newest(records, lambda r: (r.get("suite"), r["config_hash"]) if r.get("config_hash") else None)
     return keep_newest(records, lambda r: row_key(r) + (_canon(r.get("seed")),))
 
 
@@ -121,6 +123,7 @@ class Row:
     model: str
     model_config: dict
     data: dict
+    protocol: dict
     runs: list = field(default_factory=list)     # finished runs, one per seed
     failed: list = field(default_factory=list)
     label: str = ""                              # what tells this row apart from the others of its table
@@ -154,7 +157,8 @@ def group_rows(records: list[dict]) -> dict[tuple, list[Row]]:
     for rec in records:
         k = row_key(rec)
         if k not in rows:
-            rows[k] = Row(k[0], k[1], k[2], rec.get("model_config") or {}, rec.get("data") or {})
+            rows[k] = Row(k[0], k[1], k[2], rec.get("model_config") or {}, rec.get("data") or {},
+                          rec.get("protocol") or {})
         (rows[k].runs if rec["status"] == "ok" else rows[k].failed).append(rec)
     tables: dict[tuple, list[Row]] = {}
     for k in sorted(rows):
@@ -168,11 +172,12 @@ def _label(rows: list[Row]):
     """Name each row by its model plus the settings that differ from its other rows of the same model, and
     the data settings that differ across the table (a protocol difference a reader must see)."""
     def flat(r):
-        return {**r.model_config, **{f"data.{k}": v for k, v in r.data.items()}}
+        protocol = {f"{group}.{k}": v for group, settings in r.protocol.items() for k, v in settings.items()}
+        return {**r.model_config, **{f"data.{k}": v for k, v in r.data.items()}, **protocol}
     def varying(group):
         keys = {k for r in group for k in flat(r)}
         return {k for k in keys if len({_canon(flat(r).get(k)) for r in group}) > 1}
-    data_keys = {k for k in varying(rows) if k.startswith("data.")}
+    data_keys = {k for k in varying(rows) if k.startswith(("data.", "optim.", "schedule.", "trainer."))}
     for r in rows:
         keys = sorted(varying([o for o in rows if o.model == r.model]) | data_keys)
         r.label = " ".join(f"{k}={_short(flat(r)[k])}" for k in keys if k in flat(r))

@@ -5,13 +5,14 @@
     python -m runners.train --cfg pipeline=mqar          # print the composed config and stop
 
 Overrides are Hydra's (`key=value`, `group=option`). The record goes to
-`<results_dir>/records/<suite>/`; a run whose settings are wrong fails before anything trains and
+`<results_dir>/records/<suite_name>/`; a run whose settings are wrong fails before anything trains and
 leaves no record; a run that fails while training leaves a record with status "failed".
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import sys
 import time
@@ -21,14 +22,31 @@ from pathlib import Path
 from .config import UsageError, compose, main_guard
 from .records import record_path, write_record
 
-VOLATILE = ("logger", "results_dir", "data_root", "suite_name")  # keys that do not change what a run computes
+# keys that do not change what a run computes (where it is written, how it is shown)
+VOLATILE = ("logger", "results_dir", "data_root", "suite_name")
+DISPLAY = ("progress_bar", "log_every_n_steps")
+
+
+def resolved(cfg) -> dict:
+    """The run's whole configuration as plain data, with the model's settings resolved against its
+    variant's defaults, so that editing a variant file changes the hash of the runs that use it."""
+    import zoo
+    from omegaconf import OmegaConf
+    content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in VOLATILE}
+    content["trainer"] = {k: v for k, v in content["trainer"].items() if k not in DISPLAY}
+    settings = {k: v for k, v in content["model"].items() if k != "name"}
+    try:
+        content["model"] = {"name": cfg.model.name, **zoo.resolved_config(cfg.model.name, **settings)}
+    except (KeyError, ValueError) as exc:
+        raise UsageError(exc.args[0]) from None
+    forced = os.environ.get("MAMBAZOO_SCAN_BACKEND")
+    if forced:  # another backend gives other rounding, so other metrics
+        content["scan_backend_forced"] = forced
+    return content
 
 
 def config_hash(cfg) -> str:
-    from omegaconf import OmegaConf
-    content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in VOLATILE}
-    content["trainer"] = {k: v for k, v in content["trainer"].items() if k not in ("progress_bar", "threads")}
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(resolved(cfg), sort_keys=True).encode()).hexdigest()
 
 
 def run_name(cfg) -> str:
@@ -48,7 +66,7 @@ def prepare(cfg):
     try:
         data, task = build_task(cfg, lambda vocab_size: zoo.create_model(cfg.model.name, vocab_size=vocab_size,
                                                                          **settings))
-    except (KeyError, ValueError, TypeError) as exc:  # the registry and the generators name the bad setting
+    except (KeyError, ValueError, TypeError) as exc:  # the registry, layers and generators name the bad setting
         raise UsageError(exc.args[0] if exc.args else str(exc)) from None
     return data, task, zoo.model_info(cfg.model.name)
 
@@ -58,6 +76,7 @@ def run(cfg, overrides: list[str]) -> dict:
     import lightning as L
     import torch
 
+    import zoo
     from zoo.ops import backends_used, dispatch
 
     from . import env
@@ -70,14 +89,15 @@ def run(cfg, overrides: list[str]) -> dict:
         torch.set_num_threads(cfg.trainer.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, task, info = prepare(cfg)
+    content = resolved(cfg)
     record = dict(suite=cfg.suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name, task=cfg.data.task,
-                  data=data.describe(), model=cfg.model.name, model_config=dict(info.defaults, **_plain(cfg.model)),
+                  data=data.describe(), model=cfg.model.name,
+                  model_config={k: v for k, v in content["model"].items() if k != "name"},
+                  protocol={k: content[k] for k in ("optim", "schedule", "trainer")},
                   taxonomy=info.taxonomy, seed=cfg.seed, config_hash=config_hash(cfg), command=command(overrides),
-                  params=sum(p.numel() for p in {id(p): p for p in task.model.parameters()}.values()),
-                  state_size=_state_size(task.model, data), primary_metric="test/acc", git_commit=env.git_commit(),
-                  versions=env.versions())
-    record["model_config"].pop("name", None)
-    trainer, meter = build_trainer(cfg, record["run_name"])
+                  params=zoo.count_parameters(task.model), state_size=int(task.model.state_size(data.input_length)),
+                  primary_metric="test/acc", git_commit=env.git_commit(), versions=env.versions())
+    trainer, meter = build_trainer(cfg, f"{record['run_name']}-{record['config_hash'][:8]}")
     device = trainer.strategy.root_device
     dispatch.reset_backend_log()
     baseline_mb = env.reset_peak_memory(device)
@@ -90,10 +110,14 @@ def run(cfg, overrides: list[str]) -> dict:
         record.update(status="ok", metrics=metrics)
     except Exception as exc:  # a run that dies is recorded as failed, and the caller goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], metrics={})
-    record.update(wall_time_s=time.perf_counter() - start, tokens_per_s=meter.tokens_per_s(),
+    tokens_per_s = meter.tokens_per_s()
+    record.update(wall_time_s=time.perf_counter() - start,
+                  tokens_per_s=tokens_per_s and tokens_per_s * trainer.world_size,  # each rank counts its own
                   peak_mem_mb=env.peak_memory_mb(device, baseline_mb), scan_backend=backends_used(),
                   device=env.device_name(device), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]), record)
+    if trainer.is_global_zero:
+        write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]),
+                     record)
     return record
 
 
@@ -106,11 +130,6 @@ def check_writable(results: Path):
     except OSError as exc:
         raise UsageError(f"results directory {results} is not writable ({exc.strerror}); "
                          f"set results_dir=<path> or MAMBAZOO_RESULTS") from None
-
-
-def _state_size(model, data):
-    length = data.settings.get("seq_len")
-    return int(model.state_size(length))
 
 
 def _plain(node) -> dict:
@@ -130,13 +149,18 @@ def main(argv=None):
         from omegaconf import OmegaConf
         print(OmegaConf.to_yaml(cfg))
         return 0
-    record = run(cfg, overrides)
+    # where a record goes is not part of the command that reproduces it
+    record = run(cfg, [o for o in overrides if o.split("=", 1)[0].lstrip("+") not in VOLATILE + _display()])
     if record["status"] != "ok":
         print(f"train: run failed: {record['error']}", file=sys.stderr)
         return 1
     shown = {k: round(v, 4) for k, v in record["metrics"].items() if k.startswith(("val/acc", "test/acc"))}
     print(f"{record['run_name']}: {shown}  ({record['wall_time_s']:.0f} s)")
     return 0
+
+
+def _display():
+    return tuple(f"trainer.{k}" for k in DISPLAY)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-IGNORE = -100
+from .language.synthetic import IGNORE_INDEX as IGNORE
+
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -55,7 +56,6 @@ class TokenTask(L.LightningModule):
         self.grad_clip = grad_clip
         names = [n for split in eval_names.values() for n in split]
         self.metrics = nn.ModuleDict({_key(n): MeanMetric() for n in names})
-        self.tokens_seen = 0
 
     def forward(self, inputs):
         return self.model(inputs)
@@ -72,7 +72,6 @@ class TokenTask(L.LightningModule):
         loss, hits = self._loss_and_hits(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} at step {self.global_step}")
-        self.tokens_seen += batch[0].numel()
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/acc", hits.mean(), prog_bar=True)
         return loss

@@ -12,7 +12,7 @@ from .language.data import SyntheticTokens
 
 def build_task(cfg, make_model: Callable[[int], object]):
     """`make_model(vocab_size)` builds the network; returns (datamodule, task)."""
-    data = SyntheticTokens(**OmegaConf.to_container(cfg.data, resolve=True))
+    data = SyntheticTokens(**OmegaConf.to_container(cfg.data, resolve=True), shuffle_seed=cfg.seed)
     optim, schedule = cfg.optim, cfg.schedule
     task = TokenTask(make_model(data.vocab_size), data.eval_names, lr=optim.lr, weight_decay=optim.weight_decay,
                      betas=tuple(optim.betas), grad_clip=optim.grad_clip, warmup_steps=schedule.warmup_steps,

@@ -1,7 +1,11 @@
-"""The README's example and commands keep working (docs that cannot rot)."""
+"""The README's examples and commands keep working (docs that cannot rot)."""
+import os
 import re
 import subprocess
 from pathlib import Path
+
+import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -27,3 +31,35 @@ def test_readme_quick_start_targets_exist():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_models_table_is_the_registry():
+    from zoo.__main__ import models_table
+    table = README.split("<!-- models:start -->\n")[1].split("\n<!-- models:end -->")[0]
+    assert table == models_table(), "README's model table is stale: paste the output of `python -m zoo`"
+
+
+def test_readme_variant_file_builds_a_model(tmp_path, monkeypatch):
+    import torch
+
+    from zoo import create_model, load_variants, registry
+    (block,) = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    spec = yaml.safe_load(block)
+    (tmp_path / "v.yaml").write_text(block)
+    registry._load_builtins()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    assert load_variants(tmp_path) == [spec["name"]]
+    model = create_model(spec["name"], vocab_size=10)
+    assert len(model.backbone.blocks) == len(spec["config"]["pattern"])
+    assert model(torch.randint(0, 10, (1, 6))).shape == (1, 6, 10)
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists(), reason="make reproduce needs the .venv")
+def test_make_reproduce_on_the_smoke_suite(tmp_path):
+    """`make reproduce` itself (its fast variant): the suite runs, records land, the report is built."""
+    done = subprocess.run(["make", "-s", "reproduce", "SUITE=smoke", "LAUNCHER=basic", f"ARGS=results_dir={tmp_path}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "MAMBAZOO_RESULTS": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list((tmp_path / "records" / "smoke").glob("*.jsonl"))) == 6
+    assert (tmp_path / "leaderboard.md").exists() and (tmp_path / "index.html").exists()

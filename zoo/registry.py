@@ -91,9 +91,19 @@ def load_variants(path: str | Path) -> list[str]:
 
 def create_model(name: str, **overrides):
     """Build the variant `name` with its defaults updated by `overrides` (nested dicts are merged)."""
+    return _BUILDERS[model_info(name).builder](**resolved_config(name, **overrides))
+
+
+def resolved_config(name: str, **overrides) -> dict:
+    """The settings `create_model(name, **overrides)` builds with: the defaults, deep-merged with overrides."""
     entry = model_info(name)
     _check_settings(name, entry.builder, overrides, "")
-    return _BUILDERS[entry.builder](**_merge(entry.defaults, overrides))
+    return _merge(entry.defaults, overrides)
+
+
+def count_parameters(model) -> int:
+    """Trainable parameters, a tied tensor (embedding = head) counted once."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters() if p.requires_grad}.values())
 
 
 def model_info(name: str) -> ModelEntry:

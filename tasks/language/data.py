@@ -21,7 +21,8 @@ class SyntheticTokens(L.LightningDataModule):
     adds test sets at other sequence lengths (length extrapolation), scored as test/acc@<length>."""
 
     def __init__(self, task: str, settings: dict, n_train: int, n_val: int, n_test: int, batch_size: int,
-                 eval_batch_size: int | None = None, eval_lengths: list[int] | None = None, seed: int = 0):
+                 eval_batch_size: int | None = None, eval_lengths: list[int] | None = None, seed: int = 0,
+                 shuffle_seed: int = 0):
         super().__init__()
         if task not in TASKS:
             raise ValueError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
@@ -33,9 +34,10 @@ class SyntheticTokens(L.LightningDataModule):
         self.eval_lengths = list(eval_lengths or [])
         if self.eval_lengths and "seq_len" not in self.settings:
             raise ValueError(f"eval_lengths needs a seq_len setting, and {task} has none")
+        self.shuffle_seed = shuffle_seed
         self.data: dict[str, list[TensorDataset]] = {}
         # generate once, up front: a bad setting fails before any model is built
-        self._generate(self.settings, "val", 1)
+        self.input_length = self._generate(self.settings, "val", 1).tensors[0].shape[1]
 
     @property
     def vocab_size(self) -> int:
@@ -68,8 +70,11 @@ class SyntheticTokens(L.LightningDataModule):
                              f"(it takes {', '.join(sorted(accepted))})")
 
     def train_dataloader(self):
-        # the shuffling order follows the run seed (seed_everything), the data do not
-        return DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True, drop_last=False)
+        # the batch order follows the run seed alone: with the global generator it would also depend on
+        # how many random numbers the model's initialisation drew, i.e. differ between compared models
+        order = torch.Generator().manual_seed(self.shuffle_seed)
+        return DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True, drop_last=False,
+                          generator=order)
 
     def val_dataloader(self):
         return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["val"]]

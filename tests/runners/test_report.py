@@ -263,3 +263,15 @@ def test_a_rerun_of_the_same_run_replaces_it(tmp_path):
     md = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")["markdown"].read_text()
     [row] = table(md, "mqar")
     assert row["test/acc (%)"] == "60.0 ± —" and row["seeds"] == "1"
+
+
+def test_runs_under_different_protocols_are_separate_rows(tmp_path):
+    """Same model, config, data and seed trained with another learning rate: another row, never averaged."""
+    slow = {"optim": {"lr": 1e-3}, "trainer": {"max_steps": 300}}
+    fast = {"optim": {"lr": 3e-3}, "trainer": {"max_steps": 300}}
+    write(tmp_path / "r", record("mqar", "mamba", 0, {"test/acc": 0.2}, protocol=slow))
+    write(tmp_path / "r", record("mqar", "mamba", 0, {"test/acc": 0.6}, protocol=fast, config_hash="e" * 40))
+    md = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")["markdown"].read_text()
+    rows = table(md, "mqar")
+    assert sorted(r["test/acc (%)"] for r in rows) == ["20.0 ± —", "60.0 ± —"]
+    assert any("optim.lr=0.003" in " ".join(r.values()) for r in rows)
