@@ -15,6 +15,7 @@ import json
 import os
 import shlex
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -124,9 +125,8 @@ def run(cfg, overrides: list[str]) -> dict:
 def check_writable(results: Path):
     try:
         (results / "records").mkdir(parents=True, exist_ok=True)
-        probe = results / "records" / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=results / "records"):  # a name of its own: runs check in parallel
+            pass
     except OSError as exc:
         raise UsageError(f"results directory {results} is not writable ({exc.strerror}); "
                          f"set results_dir=<path> or MAMBAZOO_RESULTS") from None
