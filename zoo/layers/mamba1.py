@@ -17,7 +17,20 @@ def ssm_state_dtype(dtype):
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-class Mamba1Mixer(nn.Module):
+class ConvSSMState:
+    """Decoding state of the Mamba-1 block shape (mamba1, s4d): the conv window and the SSM state."""
+
+    def init_state(self, batch, device=None, dtype=None):
+        device = self.A_log.device if device is None else device
+        dtype = self.A_log.dtype if dtype is None else dtype
+        return (self.conv.init_window(batch, device, dtype),
+                torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=ssm_state_dtype(dtype)))
+
+    def state_size(self, seqlen: int | None = None) -> int:
+        return self.d_inner * (self.d_conv - 1) + self.d_inner * self.d_state
+
+
+class Mamba1Mixer(ConvSSMState, nn.Module):
     """(batch, seqlen, d_model) -> (batch, seqlen, d_model); d_inner = expand * d_model channels,
     each with its own diagonal A of d_state entries; dt, B and C are functions of the input (selection)."""
 
@@ -56,12 +69,6 @@ class Mamba1Mixer(nn.Module):
                            delta_bias=self.dt_proj.bias, delta_softplus=True)
         return self.out_proj(y.transpose(1, 2))
 
-    def init_state(self, batch, device=None, dtype=None):
-        device = self.A_log.device if device is None else device
-        dtype = self.A_log.dtype if dtype is None else dtype
-        return (self.conv.init_window(batch, device, dtype),
-                torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=ssm_state_dtype(dtype)))
-
     def step(self, x_t, state):
         window, h = state
         u, z = self.in_proj(x_t).chunk(2, dim=-1)
@@ -71,6 +78,3 @@ class Mamba1Mixer(nn.Module):
         y, h = selective_scan_step(h, u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=z,
                                    delta_bias=self.dt_proj.bias, delta_softplus=True)
         return self.out_proj(y), (window, h)
-
-    def state_size(self, seqlen: int | None = None) -> int:
-        return self.d_inner * (self.d_conv - 1) + self.d_inner * self.d_state

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from ..ops import selective_scan, selective_scan_step
 from . import init
 from .conv import CausalConv1d
-from .mamba1 import ssm_state_dtype
+from .mamba1 import ConvSSMState
 
 
-class S4DMixer(nn.Module):
+class S4DMixer(ConvSSMState, nn.Module):
     """(batch, seqlen, d_model) -> (batch, seqlen, d_model); d_inner = expand * d_model channels, each a
     diagonal real SSM of d_state entries with its own dt, B and C."""
 
@@ -50,12 +50,6 @@ class S4DMixer(nn.Module):
         y = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, B, C, D=self.D, z=z)
         return self.out_proj(y.transpose(1, 2))
 
-    def init_state(self, batch, device=None, dtype=None):
-        device = self.A_log.device if device is None else device
-        dtype = self.A_log.dtype if dtype is None else dtype
-        return (self.conv.init_window(batch, device, dtype),
-                torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=ssm_state_dtype(dtype)))
-
     def step(self, x_t, state):
         window, h = state
         batch = x_t.shape[0]
@@ -66,6 +60,3 @@ class S4DMixer(nn.Module):
         B, C = (p[None].expand(batch, -1, -1) for p in (self.B, self.C))
         y, h = selective_scan_step(h, u, dt[None].expand(batch, -1), A, B, C, D=self.D, z=z)
         return self.out_proj(y), (window, h)
-
-    def state_size(self, seqlen: int | None = None) -> int:
-        return self.d_inner * (self.d_conv - 1) + self.d_inner * self.d_state
