@@ -35,9 +35,6 @@ class ModelEntry:
     taxonomy: dict = field(default_factory=dict)
     source: str = "python"
 
-    def settings(self) -> list[str]:
-        return _settings(_BUILDERS[self.builder])
-
 
 def register_builder(name: str):
     """Decorator: make a model class or function available to variants as `builder: <name>`."""
