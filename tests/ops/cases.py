@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import torch
 
-# DESIGN.md section 6 (mamba_ssm's own test tolerances); gradients may be up to 10x looser
-TOL = {torch.float32: (6e-4, 2e-3), torch.float16: (3e-3, 5e-3), torch.bfloat16: (3e-2, 5e-2),
-       torch.float64: (1e-9, 1e-9)}
-GRAD_LOOSER = 5
+from zoo.ops.probe import GRAD_LOOSER, TOL  # DESIGN.md section 6, shared with auto's Triton checks
 
-SCAN_FLAGS = ("D", "z", "delta_bias", "delta_softplus", "initial_state")
-SSD_FLAGS = ("D", "z", "dt_bias", "dt_softplus", "initial_states")
+# the optional inputs the one-token step functions take too; the full scans also take a padding mask
+SCAN_STEP_FLAGS = ("D", "z", "delta_bias", "delta_softplus", "initial_state")
+SSD_STEP_FLAGS = ("D", "z", "dt_bias", "dt_softplus", "initial_states")
+SCAN_FLAGS = SCAN_STEP_FLAGS + ("mask",)
+SSD_FLAGS = SSD_STEP_FLAGS + ("mask",)
 
 
-def scan_inputs(batch=2, dim=5, dstate=3, seqlen=37, groups=None, flags=SCAN_FLAGS, dtype=torch.float32,
+def random_mask(batch, seqlen, generator):
+    """About a third of the positions masked, the first one always kept."""
+    keep = torch.rand(batch, seqlen, generator=generator) > 0.35
+    keep[:, 0] = True
+    return keep
+
+
+def scan_inputs(batch=2, dim=5, dstate=3, seqlen=37, groups=None, flags=SCAN_STEP_FLAGS, dtype=torch.float32,
                 dt_scale=1.0, seed=0):
     """Keyword arguments for selective_scan. groups=None gives the 3-D (ungrouped) B and C."""
     g = torch.Generator().manual_seed(seed)
@@ -22,12 +29,14 @@ def scan_inputs(batch=2, dim=5, dstate=3, seqlen=37, groups=None, flags=SCAN_FLA
               A=-(torch.rand(dim, dstate, generator=g, dtype=torch.float64) + 0.1), B=r(*bc), C=r(*bc))
     optional = dict(D=r(dim), z=r(batch, dim, seqlen), delta_bias=r(dim) * 0.5, initial_state=r(batch, dim, dstate))
     kw.update({k: v for k, v in optional.items() if k in flags})
+    if "mask" in flags:
+        kw["mask"] = random_mask(batch, seqlen, g)
     kw = {k: _cast(k, v, dtype) for k, v in kw.items()}
     kw["delta_softplus"] = "delta_softplus" in flags
     return kw
 
 
-def ssd_inputs(batch=2, seqlen=37, nheads=4, headdim=3, dstate=5, ngroups=2, flags=SSD_FLAGS, dtype=torch.float32,
+def ssd_inputs(batch=2, seqlen=37, nheads=4, headdim=3, dstate=5, ngroups=2, flags=SSD_STEP_FLAGS, dtype=torch.float32,
                D_per_channel=False, dt_scale=1.0, seed=0):
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
@@ -38,12 +47,16 @@ def ssd_inputs(batch=2, seqlen=37, nheads=4, headdim=3, dstate=5, ngroups=2, fla
     optional = dict(D=r(nheads, headdim) if D_per_channel else r(nheads), z=r(batch, seqlen, nheads, headdim),
                     dt_bias=r(nheads) * 0.5, initial_states=r(batch, nheads, headdim, dstate))
     kw.update({k: v for k, v in optional.items() if k in flags})
+    if "mask" in flags:
+        kw["mask"] = random_mask(batch, seqlen, g)
     kw = {k: _cast(k, v, dtype) for k, v in kw.items()}
     kw["dt_softplus"] = "dt_softplus" in flags
     return kw
 
 
 def _cast(name, t, dtype):
+    if t.dtype == torch.bool:
+        return t
     # parameters stay float32 when activations are half precision, as in a mixed-precision model
     keep = name in ("A", "D", "delta_bias", "dt_bias", "initial_state", "initial_states")
     return t.to(torch.float32 if keep and dtype in (torch.float16, torch.bfloat16) else dtype)
@@ -51,14 +64,15 @@ def _cast(name, t, dtype):
 
 def outputs_and_grads(fn, kw, seed=1):
     """Run fn(**kw) returning (out, state); backprop a random cotangent into both; return all tensors."""
-    kw = {k: v.detach().clone().requires_grad_() if torch.is_tensor(v) else v for k, v in kw.items()}
+    kw = {k: v.detach().clone().requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
+          for k, v in kw.items()}
     out, state = fn(**kw)
     g = torch.Generator().manual_seed(seed)
     loss = (out.float() * torch.randn(out.shape, generator=g).to(out.device)).sum() \
         + (state.float() * torch.randn(state.shape, generator=g).to(state.device)).sum()
     loss.backward()
     result = {"out": out.detach(), "state": state.detach()}
-    result.update({f"grad {k}": v.grad for k, v in kw.items() if torch.is_tensor(v)})
+    result.update({f"grad {k}": v.grad for k, v in kw.items() if torch.is_tensor(v) and v.requires_grad})
     return result
 
 

@@ -1,17 +1,35 @@
-"""backend='auto' picks what really runs, the override is honoured, and the backend that ran is recorded."""
+"""backend='auto' picks what really runs, the override is honoured, and the backend that ran is recorded.
+
+Triton is chosen by `auto` only for a kernel combination checked forward and backward against the oracle:
+the tests marked `triton` let `auto` consider the interpreted kernels on the CPU to watch that happen."""
 import pytest
 import torch
 
-from zoo.ops import backends_used, dispatch, last_backend, selective_scan, ssd
+from zoo.ops import backends_used, dispatch, fallbacks, last_backend, selective_scan, ssd
+from zoo.ops.selective_scan import triton as scan_triton
+from zoo.ops.ssd import triton as ssd_triton
 
-from .cases import scan_inputs, ssd_inputs
+from .cases import SCAN_FLAGS, SSD_FLAGS, scan_inputs, ssd_inputs
 
 
 @pytest.fixture(autouse=True)
 def clean_dispatch(monkeypatch):
     monkeypatch.delenv(dispatch.ENV_VAR, raising=False)
-    monkeypatch.setattr(dispatch, "_probe_results", {})
+    monkeypatch.setattr(dispatch, "_checked", {})
     dispatch.reset_backend_log()
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """`auto` considers Triton on the CPU (interpreted); returns the list of combinations it checked."""
+    monkeypatch.setattr(dispatch, "auto_considers_triton", lambda device: True)
+    seen, real = [], dispatch._check
+
+    def counted(op, module, device, call):
+        seen.append((op, module.kernel_key(**call)))
+        return real(op, module, device, call)
+    monkeypatch.setattr(dispatch, "_check", counted)
+    return seen
 
 
 def test_auto_on_cpu_is_chunked_and_recorded():
@@ -19,6 +37,7 @@ def test_auto_on_cpu_is_chunked_and_recorded():
     ssd(**ssd_inputs(seqlen=5), chunk_size=4)
     assert last_backend("selective_scan") == "chunked" and last_backend("ssd") == "chunked"
     assert backends_used() == {"selective_scan": {"chunked": 1}, "ssd": {"chunked": 1}}
+    assert fallbacks() == {}  # chunked is the CPU's backend, not a fallback
 
 
 def test_environment_override(monkeypatch):
@@ -42,19 +61,90 @@ def test_triton_without_device_or_interpreter_is_refused_not_imported(monkeypatc
         selective_scan(**scan_inputs(seqlen=5), backend="triton")
 
 
-def test_auto_skips_triton_when_its_probe_fails(monkeypatch):
-    """Importing triton is not enough: a kernel that fails to launch sends auto to chunked."""
+def test_auto_falls_back_with_the_reason_when_triton_cannot_load(monkeypatch):
+    """Importing triton is not enough: a kernel module that fails sends auto to chunked, logged and counted."""
     def broken(op, backend):
-        raise RuntimeError("no kernel for you")
-    monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: object())  # a module that exists
-    monkeypatch.setattr(dispatch, "backend_module", lambda op, backend: broken(op, backend)
-                        if backend == "triton" else __import__(f"zoo.ops.{op}.{backend}", fromlist=["scan"]))
-    works, why = dispatch.triton_status("selective_scan", torch.device("cpu"))
-    assert not works and "no kernel for you" in why
-    assert dispatch.resolve("selective_scan", "auto", torch.device("cuda")) == "chunked"
+        if backend == "triton":
+            raise RuntimeError("no kernel for you")
+        return __import__(f"zoo.ops.{op}.{backend}", fromlist=["scan"])
+    monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(dispatch, "backend_module", broken)
+    call = dict(scan_inputs(seqlen=5), delta_softplus=False, reverse=False, mask=None)
+    assert dispatch.resolve("selective_scan", "auto", torch.device("cuda"), call) == "chunked"
+    assert dispatch.resolve("selective_scan", "auto", torch.device("cuda"), call) == "chunked"
+    (reason, calls), = fallbacks()["selective_scan"].items()
+    assert "no kernel for you" in reason and calls == 2
 
 
 def test_missing_triton_package_is_named_plainly(monkeypatch):
     monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(RuntimeError, match=r"triton package is not installed .*mambazoo\[triton\]"):
         ssd(**ssd_inputs(seqlen=5), chunk_size=4, backend="triton")
+
+
+SCAN_CALLS = {
+    "short-odd": dict(batch=2, dim=5, dstate=3, seqlen=7),
+    "power-of-two-short": dict(batch=1, dim=3, dstate=1, seqlen=8),
+    "long-grouped": dict(batch=2, dim=64, dstate=16, seqlen=100, groups=2),
+    "wide-state": dict(batch=1, dim=6, dstate=33, seqlen=40, groups=3),
+}
+SSD_CALLS = {
+    "short": (dict(batch=2, seqlen=5, nheads=4, headdim=3, dstate=5, ngroups=2), 4),
+    "chunk-over-64": (dict(batch=1, seqlen=300, nheads=2, headdim=64, dstate=16, ngroups=1), 256),
+    "chunk-over-seqlen": (dict(batch=1, seqlen=20, nheads=2, headdim=8, dstate=8, ngroups=1), 64),
+}
+
+
+@pytest.mark.parametrize("flags", [(), SCAN_FLAGS], ids=["plain", "all-flags"])
+@pytest.mark.parametrize("shape", SCAN_CALLS.values(), ids=SCAN_CALLS.keys())
+def test_selective_scan_check_launches_the_same_kernels_as_the_call(shape, flags):
+    """The small problem auto checks has the call's flags, dtypes and tile sizes, so it compiles the same
+    kernels; only batch, channels and length shrink."""
+    kw = scan_inputs(**shape, flags=flags)
+    absent = dict.fromkeys(("D", "z", "delta_bias", "initial_state", "mask"))
+    grouped = {k: kw[k][:, None] if kw[k].dim() == 3 else kw[k] for k in ("B", "C")}
+    call = {**absent, **kw, **grouped, "reverse": True}
+    small = scan_triton.probe_inputs(**call)
+    assert scan_triton.kernel_key(**small) == scan_triton.kernel_key(**call)
+    assert small["u"].numel() <= call["u"].numel() and small["u"].shape[0] == 1
+
+
+@pytest.mark.parametrize("shape", SSD_CALLS.values(), ids=SSD_CALLS.keys())
+def test_ssd_check_launches_the_same_kernels_as_the_call(shape):
+    dims, chunk_size = shape
+    kw = ssd_inputs(**dims, flags=SSD_FLAGS)
+    call = dict(kw, chunk_size=chunk_size, reverse=False)
+    small = ssd_triton.probe_inputs(**call)
+    assert ssd_triton.kernel_key(**small) == ssd_triton.kernel_key(**call)
+    assert small["x"].shape[0] == 1 and small["x"].shape[1] <= max(kw["x"].shape[1], 2 * 64 + 3)
+
+
+@pytest.mark.triton
+def test_auto_checks_each_kernel_combination_once(checks):
+    selective_scan(**scan_inputs(seqlen=20))
+    assert last_backend("selective_scan") == "triton" and len(checks) == 1
+    selective_scan(**scan_inputs(seqlen=25, seed=1))                  # same flags, dtypes and tiles
+    assert len(checks) == 1
+    selective_scan(**scan_inputs(seqlen=20, flags=("z",)))             # another flag: another kernel
+    selective_scan(**scan_inputs(seqlen=20), reverse=True)
+    selective_scan(**scan_inputs(seqlen=20, dtype=torch.bfloat16))    # another dtype
+    assert len(checks) == 4 and len(set(checks)) == 4
+    ssd(**ssd_inputs(seqlen=20, flags=SSD_FLAGS), chunk_size=8)
+    assert last_backend("ssd") == "triton" and checks[-1][0] == "ssd"
+    assert backends_used() == {"selective_scan": {"triton": 5}, "ssd": {"triton": 1}} and fallbacks() == {}
+
+
+@pytest.mark.triton
+def test_auto_refuses_a_kernel_whose_backward_is_wrong(checks, monkeypatch):
+    """A forward that matches is not enough: a wrong gradient sends that combination to chunked."""
+    real = scan_triton._backward
+
+    def wrong_du(*args):
+        du, *rest = real(*args)
+        return (du * 1.5, *rest)
+    monkeypatch.setattr(scan_triton, "_backward", wrong_du)
+    out = selective_scan(**scan_inputs(seqlen=20))
+    assert last_backend("selective_scan") == "chunked" and len(checks) == 1
+    (reason, calls), = fallbacks()["selective_scan"].items()
+    assert "disagreed with the oracle" in reason and "grad u" in reason and calls == 1
+    torch.testing.assert_close(out, selective_scan(**scan_inputs(seqlen=20), backend="naive"))

@@ -97,3 +97,13 @@ def test_non_contiguous_inputs_match_contiguous():
     assert not strided["u"].is_contiguous()
     for backend in ("naive", "chunked"):
         torch.testing.assert_close(run(backend, **strided)[0], run(backend, **kw)[0])
+
+
+def test_double_backward_is_refused():
+    """The chunked backward is hand-written and not differentiable: asking for a second derivative must
+    fail, not return one computed as if the first backward were a constant."""
+    kw = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
+          for k, v in scan_inputs(seqlen=20).items()}
+    (gu,) = torch.autograd.grad((run("chunked", **kw)[0] ** 2).sum(), kw["u"], create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        gu.sum().backward()

@@ -70,7 +70,7 @@ def test_either_kink_convention_agrees_away_from_the_kink(monkeypatch, passes, k
     """The gradient rule at dt A == 0 exactly follows the oracle's decay (torch.clamp's subgradient,
     which depends on the torch version). Padded steps past seqlen have dt = 0: with either rule they
     must add nothing, so without exact zeros in the input both rules give the oracle's gradients."""
-    monkeypatch.setattr(scan_triton, "_decay_grad_at_kink", lambda: passes)
+    monkeypatch.setattr(scan_triton, "decay_grad_at_kink", lambda: passes)
     compare(scan_inputs(batch=2, dim=4, dstate=3, seqlen=21, flags=SCAN_FLAGS), kernel_device)
 
 
@@ -145,5 +145,10 @@ def test_forward_without_grad_matches(kernel_device):
     assert_close({"out": got[0], "state": got[1]}, {"out": want[0], "state": want[1]})
 
 
-def test_probe_passes(kernel_device):
-    assert scan_triton.probe(kernel_device) is True
+def test_double_backward_is_refused(kernel_device):
+    kw = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
+          for k, v in on(scan_inputs(seqlen=9), kernel_device).items()}
+    # a loss whose gradient depends on the output, so the first backward is part of the graph
+    (gu,) = torch.autograd.grad((run("triton", **kw)[0] ** 2).sum(), kw["u"], create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        gu.sum().backward()

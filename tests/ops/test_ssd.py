@@ -10,13 +10,13 @@ from zoo.ops import selective_scan, ssd, ssd_step
 from .cases import SSD_FLAGS, assert_close, outputs_and_grads, ssd_inputs
 
 
-def run(backend, chunk_size=8, **kw):
-    return ssd(**kw, chunk_size=chunk_size, return_final_states=True, backend=backend)
+def run(backend, chunk_size=8, reverse=False, **kw):
+    return ssd(**kw, chunk_size=chunk_size, return_final_states=True, reverse=reverse, backend=backend)
 
 
-def compare(kw, chunk_size=8, dtype=torch.float32):
-    got = outputs_and_grads(partial(run, "chunked", chunk_size), kw)
-    want = outputs_and_grads(partial(run, "naive", chunk_size), kw)
+def compare(kw, chunk_size=8, dtype=torch.float32, reverse=False):
+    got = outputs_and_grads(partial(run, "chunked", chunk_size, reverse), kw)
+    want = outputs_and_grads(partial(run, "naive", chunk_size, reverse), kw)
     assert_close(got, want, dtype)
 
 
@@ -27,15 +27,27 @@ SHAPES = {
 }
 
 
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flags", [(), SSD_FLAGS], ids=["plain", "all-flags"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_chunked_matches_naive(shape, flags):
-    compare(ssd_inputs(**shape, flags=flags))
+def test_chunked_matches_naive(shape, flags, reverse):
+    compare(ssd_inputs(**shape, flags=flags), reverse=reverse)
 
 
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flag", SSD_FLAGS)
-def test_chunked_matches_naive_each_flag(flag):
-    compare(ssd_inputs(seqlen=29, flags=(flag,)))
+def test_chunked_matches_naive_each_flag(flag, reverse):
+    compare(ssd_inputs(seqlen=29, flags=(flag,)), reverse=reverse)
+
+
+@pytest.mark.parametrize("backend", ["naive", "chunked"])
+def test_reverse_equals_flipped_forward(backend):
+    kw = ssd_inputs(seqlen=30, flags=("D", "z", "dt_bias", "dt_softplus"))
+    flipped = {k: v.flip(1) if torch.is_tensor(v) and v.dim() >= 3 else v for k, v in kw.items()}
+    y_rev, state_rev = run(backend, reverse=True, **kw)
+    y_flip, state_flip = run(backend, **flipped)
+    torch.testing.assert_close(y_rev, y_flip.flip(1))
+    torch.testing.assert_close(state_rev, state_flip)
 
 
 def test_per_channel_D():

@@ -6,19 +6,18 @@ import pytest
 import torch
 
 from zoo.ops import dispatch, ssd
-from zoo.ops.ssd import triton as ssd_triton
 
 from .cases import SSD_FLAGS, assert_close, on, outputs_and_grads, ssd_inputs
 
 
-def run(backend, chunk_size=8, **kw):
-    return ssd(**kw, chunk_size=chunk_size, return_final_states=True, backend=backend)
+def run(backend, chunk_size=8, reverse=False, **kw):
+    return ssd(**kw, chunk_size=chunk_size, return_final_states=True, reverse=reverse, backend=backend)
 
 
-def compare(kw, device, chunk_size=8, dtype=torch.float32):
-    got = outputs_and_grads(partial(run, "triton", chunk_size), on(kw, device))
+def compare(kw, device, chunk_size=8, dtype=torch.float32, reverse=False):
+    got = outputs_and_grads(partial(run, "triton", chunk_size, reverse), on(kw, device))
     assert dispatch.last_backend("ssd") == "triton"
-    want = outputs_and_grads(partial(run, "naive", chunk_size), kw)
+    want = outputs_and_grads(partial(run, "naive", chunk_size, reverse), kw)
     assert_close(got, want, dtype)
 
 
@@ -32,16 +31,18 @@ SHAPES = {
 }
 
 
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flags", [(), SSD_FLAGS], ids=["plain", "all-flags"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_triton_matches_naive(shape, flags, kernel_device):
+def test_triton_matches_naive(shape, flags, reverse, kernel_device):
     dims, chunk_size = shape
-    compare(ssd_inputs(**dims, flags=flags), kernel_device, chunk_size)
+    compare(ssd_inputs(**dims, flags=flags), kernel_device, chunk_size, reverse=reverse)
 
 
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flag", SSD_FLAGS)
-def test_each_optional_input_alone(flag, kernel_device):
-    compare(ssd_inputs(seqlen=19, flags=(flag,)), kernel_device)
+def test_each_optional_input_alone(flag, reverse, kernel_device):
+    compare(ssd_inputs(seqlen=19, flags=(flag,)), kernel_device, reverse=reverse)
 
 
 def test_per_channel_D(kernel_device):
@@ -114,5 +115,33 @@ def test_large_dt_is_stable(kernel_device):
     assert_close(got, {k: v.float() for k, v in want.items()})
 
 
-def test_probe_passes(kernel_device):
-    assert ssd_triton.probe(kernel_device) is True
+def test_a_large_step_does_not_blur_the_small_steps_after_it(kernel_device):
+    """One step of dt A = -1e5 and then small ones in the same chunk. Decays taken as differences of a
+    running sum (cum[l] - cum[s], both near -1e5, where float32's spacing is 0.008) lose the small
+    steps' digits; sums of the spanned steps keep them."""
+    kw = ssd_inputs(batch=1, seqlen=40, nheads=2, headdim=3, dstate=4, ngroups=1, flags=("initial_states",))
+    kw["A"] = torch.tensor([-1.0, -0.5])
+    kw["dt"] = torch.full_like(kw["dt"], 0.01)
+    kw["dt"][:, 3] = 1e5
+    f64 = {k: v.double() if torch.is_tensor(v) else v for k, v in kw.items()}
+    got = outputs_and_grads(partial(run, "triton", 64), on(kw, kernel_device))
+    want = outputs_and_grads(partial(run, "naive", 64), f64)
+    assert_close(got, want)
+
+
+def test_long_sequence_large_dt_matches_the_float64_oracle(kernel_device):
+    """1024 steps, dt up to 50: many chunks of underflowing decays, every gradient still the oracle's."""
+    kw = ssd_inputs(batch=1, seqlen=1024, nheads=2, headdim=2, dstate=2, ngroups=1, dt_scale=50.0,
+                    flags=("D", "initial_states"))
+    f64 = {k: v.double() if torch.is_tensor(v) else v for k, v in kw.items()}
+    assert_close(outputs_and_grads(partial(run, "triton", 64), on(kw, kernel_device)),
+                 outputs_and_grads(partial(run, "naive", 64), f64))
+
+
+def test_double_backward_is_refused(kernel_device):
+    kw = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
+          for k, v in on(ssd_inputs(seqlen=9), kernel_device).items()}
+    # a loss whose gradient depends on the output, so the first backward is part of the graph
+    (gx,) = torch.autograd.grad((run("triton", **kw)[0] ** 2).sum(), kw["x"], create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        gx.sum().backward()

@@ -63,3 +63,12 @@ def grouped(dims: Dims, name: str, t, device, tail: tuple[str, ...], group_axis:
     names = list(ungrouped)
     names.insert(group_axis, "groups")
     return dims.check(name, t, tuple(names), device)
+
+
+MASK_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64) + FLOAT_DTYPES
+
+
+def check_mask(dims: Dims, mask, device):
+    """The optional padding mask (batch, seqlen) as a bool tensor: True (nonzero) where a token is real."""
+    mask = dims.check("mask", mask, ("batch", "seqlen"), device, dtypes=MASK_DTYPES, optional=True)
+    return mask if mask is None or mask.dtype == torch.bool else mask != 0

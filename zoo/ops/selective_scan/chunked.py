@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from .. import alloc
 from ..checks import compute_dtype
@@ -31,13 +32,13 @@ SUB = 16     # tokens per sub-block
 CHUNK = 256  # tokens per chunk (a multiple of SUB)
 
 
-def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse):
+def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse, mask):
     """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen). Returns (out, last_state)."""
     dtype = compute_dtype(u, delta, A, B, C, initial_state)
     batch, dim, seqlen = u.shape
     groups, dstate = B.shape[1], B.shape[2]
     uf = u.to(dtype)
-    dt = prepare_delta(delta, delta_bias, delta_softplus, dtype)
+    dt = prepare_delta(delta, delta_bias, delta_softplus, dtype, keep=None if mask is None else mask[:, None])
     xs, dts, Bs, Cs = uf, dt, B.to(dtype), C.to(dtype)
     if reverse:
         xs, dts, Bs, Cs = (t.flip(-1) for t in (xs, dts, Bs, Cs))
@@ -60,7 +61,7 @@ class _ChunkedScan(torch.autograd.Function):
     def forward(ctx, u, dt, A, B, C, h0):
         b, G, Dg, L = u.shape
         h = u.new_zeros(b, G, Dg, A.shape[-1]) if h0 is None else h0
-        y = alloc.empty(b, G, Dg, L, dtype=u.dtype)
+        y = alloc.empty(b, G, Dg, L, like=u)
         starts = []
         for s, e in _chunks(L):
             starts.append(h)
@@ -72,9 +73,10 @@ class _ChunkedScan(torch.autograd.Function):
         return y, h
 
     @staticmethod
+    @once_differentiable  # the hand-written backward is not itself differentiable: say so, not a wrong answer
     def backward(ctx, dy, dlast):
         u, dt, A, B, C, starts = ctx.saved_tensors
-        du, ddt, dB, dC = (alloc.empty(t.shape, dtype=t.dtype) for t in (u, dt, B, C))
+        du, ddt, dB, dC = (alloc.empty(t.shape, like=t) for t in (u, dt, B, C))
         dA = torch.zeros_like(A)
         carry = torch.zeros_like(starts[0]) if dlast is None else dlast.contiguous()
         for i, (s, e) in reversed(list(enumerate(_chunks(u.shape[-1])))):
@@ -123,11 +125,11 @@ def _states(dl, ul, Bl, A, h_in):
     hs = (dl * ul)[..., None] * Bl  # the inputs x_t, turned into zero-start states in place
     for j in range(1, hs.shape[0]):
         hs[j].addcmul_(a[j], hs[j - 1])
-    cum = alloc.empty(a.shape, dtype=a.dtype)  # running product of decays; torch.cumprod over a
+    cum = alloc.empty(a.shape, like=a)  # running product of decays; torch.cumprod over a
     cum[0] = a[0]                               # leading axis is several times slower on the CPU
     for j in range(1, a.shape[0]):
         torch.mul(cum[j - 1], a[j], out=cum[j])
-    entering = alloc.empty(hs.shape[1:], dtype=hs.dtype)
+    entering = alloc.empty(hs.shape[1:], like=hs)
     h = h_in
     for k in range(hs.shape[2]):
         entering[:, k] = h
@@ -143,7 +145,7 @@ def _adjoints(a, g, carry):
     for j in range(g.shape[0] - 2, -1, -1):
         g[j].addcmul_(a[j + 1], g[j + 1])
         torch.mul(after[j + 1], a[j + 1], out=after[j])
-    leaving = alloc.empty(g.shape[1:], dtype=g.dtype)
+    leaving = alloc.empty(g.shape[1:], like=g)
     for k in range(g.shape[2] - 1, -1, -1):
         leaving[:, k] = carry
         carry = a[0, :, k] * (g[0, :, k] + after[0, :, k] * carry)

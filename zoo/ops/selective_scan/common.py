@@ -9,12 +9,15 @@ import torch
 import torch.nn.functional as F
 
 
-def prepare_delta(delta, delta_bias, softplus: bool, dtype: torch.dtype, bias_shape=(-1, 1)):
-    """dt in float32 (or float64): dt + bias, then softplus, as mamba_ssm's reference does."""
+def prepare_delta(delta, delta_bias, softplus: bool, dtype: torch.dtype, bias_shape=(-1, 1), keep=None):
+    """dt in float32 (or float64): dt + bias, then softplus, as mamba_ssm's reference does; then 0 where
+    `keep` (a bool mask broadcasting against delta) is False. dt = 0 is the exact no-op step: decay 1 and
+    no input, so a masked position leaves the state as it was (and gets no gradient through dt)."""
     delta = delta.to(dtype)
     if delta_bias is not None:
         delta = delta + delta_bias.to(dtype).view(bias_shape)
-    return F.softplus(delta) if softplus else delta
+    delta = F.softplus(delta) if softplus else delta
+    return delta if keep is None else delta.masked_fill(~keep, 0)
 
 
 def finish(y, u, D, z, out_dtype: torch.dtype, d_shape=(-1, 1)):

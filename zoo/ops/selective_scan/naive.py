@@ -8,13 +8,13 @@ from .common import finish, prepare_delta
 from .step import update
 
 
-def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse):
+def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse, mask):
     """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen). Returns (out, last_state)."""
     dtype = compute_dtype(u, delta, A, B, C, initial_state)
     batch, dim, seqlen = u.shape
     repeat = dim // B.shape[1]
     uf = u.to(dtype)
-    delta = prepare_delta(delta, delta_bias, delta_softplus, dtype)
+    delta = prepare_delta(delta, delta_bias, delta_softplus, dtype, keep=None if mask is None else mask[:, None])
     A = A.to(dtype)
     B = B.to(dtype).repeat_interleave(repeat, dim=1)
     C = C.to(dtype).repeat_interleave(repeat, dim=1)

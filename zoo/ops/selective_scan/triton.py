@@ -28,24 +28,22 @@ Design, and why:
   nblocks, dstate, seqlen) in float32; dA, dD and ddelta_bias over batch. The dB/dC partials
   cost 2 * dstate / BLOCK_D floats per input element; atomics would avoid them but would make
   gradients run-to-run nondeterministic.
-- At dt A == 0 exactly the decay has a kink; the backward gives it the same subgradient as the
-  oracle's common.decay (torch.clamp's convention, which changed across torch versions), read
-  once from torch and passed as one more constexpr flag.
+- softplus, the decay and its gradient rule at the clamp's kink come from zoo.ops.triton_common,
+  shared with the SSD kernels. A padding mask sets dt = 0 where it is False, as the other backends do.
 - Everything is computed in float32 whatever the input dtype (float64 inputs get float32
   accuracy, returned in float64).
 """
 from __future__ import annotations
 
-import contextlib
-import functools
-
 import torch
 import triton
 import triton.language as tl
+from torch.autograd.function import once_differentiable
 
-from .. import alloc
+from .. import alloc, probe
 from ..checks import compute_dtype
-from .common import decay
+from ..triton_common import (decay_grad_at_kink, decay_passes_grad, log_decay, mask_bytes, on_device,
+                             or_placeholder, softplus, softplus_grad)
 
 BLOCK_T = 16       # time steps per scanned tile, and the checkpoint interval of the backward
 TILE_BUDGET = 2048  # elements of a (channels, dstate, time) register tile; sets the channel block
@@ -54,22 +52,6 @@ TILE_BUDGET = 2048  # elements of a (channels, dstate, time) register tile; sets
 # ----------------------------------------------------------------------------------------------
 # kernel helpers
 # ----------------------------------------------------------------------------------------------
-
-@triton.jit
-def _softplus(x):
-    """torch's softplus (identity above 20). log1p(e) via log(1+e) * e / ((1+e) - 1), which stays
-    accurate for tiny e where log(1 + e) alone would round to 0 (very negative dt)."""
-    e = tl.exp(tl.minimum(x, 20.0))
-    one_plus = 1.0 + e
-    rounded = one_plus - 1.0
-    log1p = tl.where(rounded == 0.0, e, tl.log(one_plus) * (e / tl.where(rounded == 0.0, 1.0, rounded)))
-    return tl.where(x > 20.0, x, log1p)
-
-
-@triton.jit
-def _softplus_grad(x):
-    return tl.where(x > 20.0, 1.0, tl.sigmoid(x))
-
 
 @triton.jit
 def _affine(a1, b1, a2, b2):
@@ -102,11 +84,12 @@ def _program_tile(dim, dim_per_group, nblocks, dstate, BLOCK_D: tl.constexpr, BL
 
 
 @triton.jit
-def _load_block(u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_row, mask_d, mask_n, start, seqlen, bias,
-                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, REVERSE: tl.constexpr,
-                BLOCK_T: tl.constexpr):
-    """One time block as float32 tiles. Steps past the end get dt = 0 and u = 0: their decay is 1
-    and they add nothing, so the state passes through them unchanged."""
+def _load_block(u_ptr, delta_ptr, B_ptr, C_ptr, mask_ptr, row, bc_row, mask_row, mask_d, mask_n, start, seqlen,
+                bias, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, REVERSE: tl.constexpr,
+                HAS_MASK: tl.constexpr, BLOCK_T: tl.constexpr):
+    """One time block as float32 tiles. Steps past the end, and masked steps, get dt = 0: their decay
+    is 1 and they add nothing, so the state passes through them unchanged. `live` marks the
+    (channel, step) entries whose dt is real."""
     s = start + tl.arange(0, BLOCK_T)  # logical step
     if REVERSE:
         t = seqlen - 1 - s             # physical position it reads
@@ -121,20 +104,23 @@ def _load_block(u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_row, mask_d, mask_n, sta
     if HAS_BIAS:
         pre += bias[:, None]
     if SOFTPLUS:
-        dt = _softplus(pre)
+        dt = softplus(pre)
     else:
         dt = pre
-    dt = tl.where(m_dt, dt, 0.0)
+    live = m_dt
+    if HAS_MASK:
+        live = live & (tl.load(mask_ptr + mask_row + t, mask=valid, other=0) != 0)[None, :]
+    dt = tl.where(live, dt, 0.0)
     Bt = tl.load(B_ptr + bc_row[:, None] + t[None, :], mask=m_nt, other=0.0).to(tl.float32)
     Ct = tl.load(C_ptr + bc_row[:, None] + t[None, :], mask=m_nt, other=0.0).to(tl.float32)
-    return t, dt_off, m_dt, m_nt, u, pre, dt, Bt, Ct
+    return t, dt_off, m_dt, live, m_nt, u, pre, dt, Bt, Ct
 
 
 @triton.jit
 def _discretize(dt, u, A, Bt):
     """(channels, dstate, time) tiles: dt A, the decay a = exp(min(dt A, 0)) and the input x = dt u B."""
     dtA = dt[:, None, :] * A[:, :, None]
-    a = tl.exp(tl.minimum(dtA, 0.0))
+    a = tl.exp(log_decay(dtA))
     x = (dt * u)[:, None, :] * Bt[None, :, :]
     return dtA, a, x
 
@@ -159,11 +145,11 @@ def _at(tile, index: tl.constexpr, BLOCK_T: tl.constexpr):
 
 @triton.jit
 def _scan_fwd_kernel(
-    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, h0_ptr,
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, h0_ptr, mask_ptr,
     out_ptr, last_ptr, ckpt_ptr,
     dim, seqlen, dstate, groups, dim_per_group, nblocks, nchunks,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-    HAS_H0: tl.constexpr, REVERSE: tl.constexpr, SAVE_CKPT: tl.constexpr,
+    HAS_H0: tl.constexpr, REVERSE: tl.constexpr, HAS_MASK: tl.constexpr, SAVE_CKPT: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr,
 ):
     b, g, blk, chans, mask_d, offs_n, mask_n, mask_dn, dn = _program_tile(
@@ -182,9 +168,9 @@ def _scan_fwd_kernel(
     for c in range(nchunks):
         if SAVE_CKPT:  # the state entering block c, for the backward
             tl.store(ckpt_ptr + (b * nchunks + c) * dim * dstate + dn, h, mask=mask_dn)
-        t, dt_off, m_dt, m_nt, u, pre, dt, Bt, Ct = _load_block(
-            u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_row, mask_d, mask_n, c * BLOCK_T, seqlen, bias,
-            HAS_BIAS, SOFTPLUS, REVERSE, BLOCK_T)
+        t, dt_off, m_dt, live, m_nt, u, pre, dt, Bt, Ct = _load_block(
+            u_ptr, delta_ptr, B_ptr, C_ptr, mask_ptr, row, bc_row, b * seqlen, mask_d, mask_n, c * BLOCK_T,
+            seqlen, bias, HAS_BIAS, SOFTPLUS, REVERSE, HAS_MASK, BLOCK_T)
         dtA, a, x = _discretize(dt, u, A, Bt)
         hs = _states(a, x, h)
         y = tl.sum(hs * Ct[None, :, :], axis=1)
@@ -201,11 +187,11 @@ def _scan_fwd_kernel(
 
 @triton.jit
 def _scan_bwd_kernel(
-    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, ckpt_ptr, dout_ptr, dlast_ptr,
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, mask_ptr, ckpt_ptr, dout_ptr, dlast_ptr,
     du_ptr, ddelta_ptr, dz_ptr, dB_ptr, dC_ptr, dA_ptr, dD_ptr, dbias_ptr, dh0_ptr,
     dim, seqlen, dstate, groups, dim_per_group, nblocks, nchunks,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-    HAS_H0: tl.constexpr, REVERSE: tl.constexpr, GRAD_AT_KINK: tl.constexpr,
+    HAS_H0: tl.constexpr, REVERSE: tl.constexpr, HAS_MASK: tl.constexpr, GRAD_AT_KINK: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr,
 ):
     b, g, blk, chans, mask_d, offs_n, mask_n, mask_dn, dn = _program_tile(
@@ -229,9 +215,9 @@ def _scan_bwd_kernel(
     for i in range(nchunks):
         c = nchunks - 1 - i
         h_in = tl.load(ckpt_ptr + (b * nchunks + c) * dim * dstate + dn, mask=mask_dn, other=0.0)
-        t, dt_off, m_dt, m_nt, u, pre, dt, Bt, Ct = _load_block(
-            u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_row, mask_d, mask_n, c * BLOCK_T, seqlen, bias,
-            HAS_BIAS, SOFTPLUS, REVERSE, BLOCK_T)
+        t, dt_off, m_dt, live, m_nt, u, pre, dt, Bt, Ct = _load_block(
+            u_ptr, delta_ptr, B_ptr, C_ptr, mask_ptr, row, bc_row, b * seqlen, mask_d, mask_n, c * BLOCK_T,
+            seqlen, bias, HAS_BIAS, SOFTPLUS, REVERSE, HAS_MASK, BLOCK_T)
         dtA, a, x = _discretize(dt, u, A, Bt)
         hs = _states(a, x, h_in)
 
@@ -262,19 +248,16 @@ def _scan_bwd_kernel(
             du += Dv[:, None] * dy
             dD_acc += tl.sum(dy * u, axis=1)
         tl.store(du_ptr + dt_off, du, mask=m_dt)
-        # through the decay: d h_t / d(dt A) = a_t h_{t-1} = h_t - x_t where dt A < 0, none where it
-        # was clamped; at dt A == 0 exactly (dt = 0, or A = 0) whichever side the oracle's decay takes
-        if GRAD_AT_KINK:
-            w = tl.where(dtA <= 0.0, lam * (hs - x), 0.0)
-        else:
-            w = tl.where(dtA < 0.0, lam * (hs - x), 0.0)
+        # through the decay: d h_t / d(dt A) = a_t h_{t-1} = h_t - x_t where the decay passes a gradient
+        w = tl.where(decay_passes_grad(dtA, GRAD_AT_KINK), lam * (hs - x), 0.0)
         dA_acc += tl.sum(w * dt[:, None, :], axis=2)
         ddt = u * lamB + tl.sum(w * A[:, :, None], axis=1)
         if SOFTPLUS:
-            ddt = ddt * _softplus_grad(pre)
+            ddt = ddt * softplus_grad(pre)
+        ddt = tl.where(live, ddt, 0.0)  # a masked step's dt is the constant 0
         tl.store(ddelta_ptr + dt_off, ddt, mask=m_dt)
         if HAS_BIAS:
-            dbias_acc += tl.sum(tl.where(m_dt, ddt, 0.0), axis=1)
+            dbias_acc += tl.sum(ddt, axis=1)
 
     tl.store(dA_ptr + state_base + dn, dA_acc, mask=mask_dn)
     if HAS_H0:
@@ -297,71 +280,51 @@ def _blocks(seqlen, dim_per_group, dstate):
     return block_d, block_n, block_t, triton.cdiv(dim_per_group, block_d), triton.cdiv(seqlen, block_t)
 
 
-@functools.cache
-def _decay_grad_at_kink() -> bool:
-    """Whether common.decay = exp(clamp(x, max=0)) passes a gradient at x == 0 exactly. That is
-    torch.clamp's subgradient at its bound, which torch changed from 1 to 0 (minimum-norm), so the
-    kernel asks the oracle instead of assuming either."""
-    with torch.enable_grad():  # asked from inside a backward pass, where grad mode is off
-        x = torch.zeros((), requires_grad=True)
-        (grad,) = torch.autograd.grad(decay(x), x)
-    return bool(grad != 0)
-
-
-def _device(t):
-    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
-
-
-def _or(t, placeholder):
-    """A never-read stand-in pointer for an absent optional tensor."""
-    return placeholder if t is None else t
-
-
-def _flags(D, z, delta_bias, softplus, initial_state, reverse):
+def _flags(D, z, delta_bias, softplus, initial_state, reverse, mask):
     return dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
-                SOFTPLUS=softplus, HAS_H0=initial_state is not None, REVERSE=reverse)
+                SOFTPLUS=softplus, HAS_H0=initial_state is not None, REVERSE=reverse, HAS_MASK=mask is not None)
 
 
-def _forward(u, delta, A, B, C, D, z, delta_bias, softplus, initial_state, reverse, save_ckpt):
+def _forward(u, delta, A, B, C, D, z, delta_bias, softplus, initial_state, reverse, mask, save_ckpt):
     batch, dim, seqlen = u.shape
     groups, dstate = B.shape[1], B.shape[2]
     block_d, block_n, block_t, nblocks, nchunks = _blocks(seqlen, dim // groups, dstate)
-    f32 = dict(dtype=torch.float32, device=u.device)
-    out = alloc.empty(batch, dim, seqlen, dtype=u.dtype, device=u.device)
+    f32 = dict(like=u, dtype=torch.float32)
+    out = alloc.empty(batch, dim, seqlen, like=u)
     last = alloc.empty(batch, dim, dstate, **f32)
     ckpt = alloc.empty(batch, nchunks, dim, dstate, **f32) if save_ckpt else None
-    with _device(u):
+    with on_device(u):
         _scan_fwd_kernel[(groups * nblocks, batch)](
-            u, delta, A, B, C, _or(D, u), _or(z, u), _or(delta_bias, u), _or(initial_state, u),
-            out, last, _or(ckpt, last),
+            u, delta, A, B, C, *(or_placeholder(t, u) for t in (D, z, delta_bias, initial_state, mask)),
+            out, last, or_placeholder(ckpt, last),
             dim, seqlen, dstate, groups, dim // groups, nblocks, nchunks,
-            **_flags(D, z, delta_bias, softplus, initial_state, reverse), SAVE_CKPT=save_ckpt,
+            **_flags(D, z, delta_bias, softplus, initial_state, reverse, mask), SAVE_CKPT=save_ckpt,
             BLOCK_D=block_d, BLOCK_N=block_n, BLOCK_T=block_t)
     return out, last, ckpt
 
 
-def _backward(dout, dlast, ckpt, u, delta, A, B, C, D, z, delta_bias, softplus, initial_state, reverse):
+def _backward(dout, dlast, ckpt, u, delta, A, B, C, D, z, delta_bias, softplus, initial_state, reverse, mask):
     batch, dim, seqlen = u.shape
     groups, dstate = B.shape[1], B.shape[2]
     block_d, block_n, block_t, nblocks, nchunks = _blocks(seqlen, dim // groups, dstate)
-    f32 = dict(dtype=torch.float32, device=u.device)
-    du = alloc.empty(u.shape, dtype=u.dtype, device=u.device)
-    ddelta = alloc.empty(delta.shape, dtype=delta.dtype, device=u.device)
-    dz = None if z is None else alloc.empty(z.shape, dtype=z.dtype, device=u.device)
+    f32 = dict(like=u, dtype=torch.float32)
+    du = alloc.empty(u.shape, like=u)
+    ddelta = alloc.empty(delta.shape, like=delta)
+    dz = None if z is None else alloc.empty(z.shape, like=z)
     dB_part = alloc.empty(batch, groups, nblocks, dstate, seqlen, **f32)
     dC_part = alloc.empty(batch, groups, nblocks, dstate, seqlen, **f32)
     dA_part = alloc.empty(batch, dim, dstate, **f32)
     dD_part = None if D is None else alloc.empty(batch, dim, **f32)
     dbias_part = None if delta_bias is None else alloc.empty(batch, dim, **f32)
     dh0 = None if initial_state is None else alloc.empty(batch, dim, dstate, **f32)
-    with _device(u):
+    with on_device(u):
         _scan_bwd_kernel[(groups * nblocks, batch)](
-            u, delta, A, B, C, _or(D, u), _or(z, u), _or(delta_bias, u), ckpt, dout, dlast,
-            du, ddelta, _or(dz, du), dB_part, dC_part, dA_part, _or(dD_part, dA_part),
-            _or(dbias_part, dA_part), _or(dh0, dA_part),
+            u, delta, A, B, C, *(or_placeholder(t, u) for t in (D, z, delta_bias, mask)), ckpt, dout, dlast,
+            du, ddelta, or_placeholder(dz, du), dB_part, dC_part, dA_part,
+            *(or_placeholder(t, dA_part) for t in (dD_part, dbias_part, dh0)),
             dim, seqlen, dstate, groups, dim // groups, nblocks, nchunks,
-            **_flags(D, z, delta_bias, softplus, initial_state, reverse), GRAD_AT_KINK=_decay_grad_at_kink(),
-            BLOCK_D=block_d, BLOCK_N=block_n, BLOCK_T=block_t)
+            **_flags(D, z, delta_bias, softplus, initial_state, reverse, mask),
+            GRAD_AT_KINK=decay_grad_at_kink(), BLOCK_D=block_d, BLOCK_N=block_n, BLOCK_T=block_t)
     dD = None if D is None else dD_part.sum(0)
     dbias = None if delta_bias is None else dbias_part.sum(0)
     return du, ddelta, dA_part.sum(0), dB_part.sum(2), dC_part.sum(2), dD, dz, dbias, dh0
@@ -373,49 +336,50 @@ def _contiguous(t):
 
 class _SelectiveScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus, reverse):
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, mask, softplus, reverse):
         inputs = tuple(_contiguous(t) for t in (u, delta, A, B, C, D, z, delta_bias, initial_state))
-        out, last, ckpt = _forward(*inputs[:8], softplus, inputs[8], reverse,
+        out, last, ckpt = _forward(*inputs[:8], softplus, inputs[8], reverse, mask,
                                    save_ckpt=any(ctx.needs_input_grad))
-        ctx.save_for_backward(*inputs, ckpt)
+        ctx.save_for_backward(*inputs, mask, ckpt)
         ctx.softplus, ctx.reverse = softplus, reverse
         state_dtype = compute_dtype(u, delta, A, B, C, initial_state)
         return out, last if state_dtype == torch.float32 else last.to(state_dtype)
 
     @staticmethod
+    @once_differentiable  # the backward kernel is not differentiable: double backward is an error, not a wrong answer
     def backward(ctx, dout, dlast):
-        *inputs, ckpt = ctx.saved_tensors
+        *inputs, mask, ckpt = ctx.saved_tensors
         u, delta, A, B, C, D, z, delta_bias, initial_state = inputs
         grads = _backward(dout.contiguous(), dlast.to(torch.float32).contiguous(), ckpt,
-                          u, delta, A, B, C, D, z, delta_bias, ctx.softplus, initial_state, ctx.reverse)
+                          u, delta, A, B, C, D, z, delta_bias, ctx.softplus, initial_state, ctx.reverse, mask)
         grads = [None if g is None or not need else g.to(t.dtype)
                  for g, t, need in zip(grads, inputs, ctx.needs_input_grad)]
-        return (*grads, None, None)
+        return (*grads, None, None, None)
 
 
 # ----------------------------------------------------------------------------------------------
 # backend interface (see zoo.ops.dispatch)
 # ----------------------------------------------------------------------------------------------
 
-def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse):
+def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse, mask):
     """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen). Returns (out, last_state)."""
-    return _SelectiveScan.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
+    return _SelectiveScan.apply(u, delta, A, B, C, D, z, delta_bias, initial_state, mask_bytes(mask),
                                 bool(delta_softplus), bool(reverse))
 
 
-def probe(device) -> bool:
-    """Run the forward kernel on a tiny input on `device`; True when it matches `naive` in float32."""
-    from . import naive
+def kernel_key(**call) -> tuple:
+    """What selects the compiled kernels of a call: flags, dtypes and tile sizes (see zoo.ops.probe)."""
+    (batch, dim, seqlen), (groups, dstate) = call["u"].shape, call["B"].shape[1:3]
+    return probe.dtypes_and_flags(call), _blocks(seqlen, dim // groups, dstate)[:3]
 
-    g = torch.Generator().manual_seed(0)
-    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
-    batch, dim, dstate, seqlen = 1, 4, 2, 5
-    args = dict(u=r(batch, dim, seqlen), delta=torch.rand(batch, dim, seqlen, generator=g),
-                A=-(torch.rand(dim, dstate, generator=g) + 0.1), B=r(batch, 1, dstate, seqlen),
-                C=r(batch, 1, dstate, seqlen), D=r(dim), z=r(batch, dim, seqlen), delta_bias=None,
-                delta_softplus=False, initial_state=None, reverse=False)
-    want = naive.scan(**args)
-    on_device = {k: v.to(device) if torch.is_tensor(v) else v for k, v in args.items()}
-    with torch.no_grad():
-        got = scan(**on_device)
-    return all(torch.allclose(g_.cpu(), w, rtol=6e-4, atol=2e-3) for g_, w in zip(got, want))
+
+def probe_inputs(**call) -> dict:
+    """A small problem that launches the same kernels as `call`: batch 1, one group of one channel block,
+    the same dstate, and a few time blocks (the call's own length when it is shorter than one block)."""
+    (_, dim, seqlen), (groups, dstate) = call["u"].shape, call["B"].shape[1:3]
+    block_d, _, block_t, _, _ = _blocks(seqlen, dim // groups, dstate)
+    L = seqlen if seqlen <= block_t else 2 * block_t + 3
+    d = min(block_d, dim // groups)
+    shapes = dict(u=(1, d, L), delta=(1, d, L), z=(1, d, L), A=(d, dstate), B=(1, 1, dstate, L),
+                  C=(1, 1, dstate, L), D=(d,), delta_bias=(d,), initial_state=(1, d, dstate), mask=(1, L))
+    return probe.small_like(call, shapes)

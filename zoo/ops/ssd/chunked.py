@@ -20,23 +20,26 @@ from ..selective_scan.common import finish, prepare_delta
 from .step import d_shape
 
 
-def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states):
+def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states, reverse, mask):
     """Validated inputs, B and C as (batch, seqlen, ngroups, dstate). Returns (y, final_states)."""
     dtype = compute_dtype(x, dt, A, B, C, initial_states)
     batch, seqlen, nheads, headdim = x.shape
     groups, dstate = B.shape[2], B.shape[3]
     per_group = nheads // groups
     xf = x.to(dtype)
-    dt = prepare_delta(dt, dt_bias, dt_softplus, dtype, bias_shape=(-1,))
+    dt = prepare_delta(dt, dt_bias, dt_softplus, dtype, bias_shape=(-1,), keep=None if mask is None else mask[..., None])
+    xs, B, C = xf, B.to(dtype), C.to(dtype)
+    if reverse:  # the recurrence over flipped time; only the scan's own inputs and output are flipped
+        xs, dt, B, C = (t.flip(1) for t in (xs, dt, B, C))
     q = min(chunk_size, seqlen)
     pad = -seqlen % q  # dt = 0 leaves the state untouched: padding is exact
     nc = (seqlen + pad) // q
     # (batch, chunk, position, group, head-in-group, ...)
-    xdt = F.pad(xf * dt[..., None], (0, 0, 0, 0, 0, pad)).view(batch, nc, q, groups, per_group, headdim)
+    xdt = F.pad(xs * dt[..., None], (0, 0, 0, 0, 0, pad)).view(batch, nc, q, groups, per_group, headdim)
     # exp(min(dt A, 0)) per step, as the oracle clamps it
     a = torch.clamp(F.pad(dt, (0, 0, 0, pad)) * A.to(dtype), max=0).view(batch, nc, q, groups, per_group)
     a = a.permute(0, 1, 3, 4, 2)  # (b, c, g, h, l)
-    Bc, Cc = (F.pad(t.to(dtype), (0, 0, 0, 0, 0, pad)).view(batch, nc, q, groups, dstate) for t in (B, C))
+    Bc, Cc = (F.pad(t, (0, 0, 0, 0, 0, pad)).view(batch, nc, q, groups, dstate) for t in (B, C))
 
     # within chunks
     decay = torch.exp(_segment_sums(a))                           # (b, c, g, h, l, s)
@@ -48,7 +51,7 @@ def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states)
     # across chunks: one state per head carried chunk to chunk
     through = torch.exp(a.sum(-1))                                # (b, c, g, h)
     state = (xf.new_zeros(batch, groups, per_group, headdim, dstate) if initial_states is None
-             else initial_states.to(dtype).view(batch, groups, per_group, headdim, dstate))
+             else initial_states.to(dtype).reshape(batch, groups, per_group, headdim, dstate))
     entering = []
     for c in range(nc):
         entering.append(state)
@@ -58,6 +61,8 @@ def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states)
     y = y + torch.einsum("bclgn,bcghpn,bcghl->bclghp", Cc, entering, from_start)
 
     y = y.reshape(batch, nc * q, nheads, headdim)[:, :seqlen]
+    if reverse:
+        y = y.flip(1)
     return finish(y, xf, D, z, x.dtype, d_shape=d_shape(D)), state.reshape(batch, nheads, headdim, dstate)
 
 

@@ -4,12 +4,16 @@ Design. One program owns one (batch, head, block of headdim) and walks the chunk
 keeping its (headdim-block, dstate) slice of the state in registers, so the state never
 round-trips through memory between chunks. Inside a chunk the output is the quadratic form
 of the Mamba-2 paper,
-    y = (C B^T * L) (dt x) + exp(cum) * (C h_prev^T),   L[l, s] = exp(cum[l] - cum[s]) for s <= l,
+    y = (C B^T * L) (dt x) + from_start * (C h_prev^T),   L[l, s] = exp(a[s+1] + ... + a[l]) for s <= l,
 two `tl.dot`s on (chunk, chunk) and (chunk, dstate) tiles, and the state moves on as
-    h = exp(cum[last]) h_prev + (dt x * exp(cum[last] - cum))^T B,
-where cum is the running sum of the per-step log-decay min(dt A, 0) *within the chunk* only.
-Every exponent is <= 0 (the upper triangle of L is set to -inf before exp), so nothing
-overflows at any length or dt. When a gradient is needed, the forward also writes the state
+    h = exp(a[0] + ... + a[last]) h_prev + (dt x * to_end)^T B,
+where a = min(dt A, 0) is the per-step log-decay, from_start[l] = exp(a[0] + ... + a[l]) and
+to_end[s] = exp(a[s+1] + ... + a[last]). Every exponent is a sum of the steps it spans (a masked
+cumulative sum over a (chunk, chunk) tile), never a difference of running sums: after one large
+step, cum[l] - cum[s] would have lost the digits of the small steps that follow (at dt A = -1e4,
+float32 keeps no step smaller than about 1e-3). Every exponent is <= 0, so nothing overflows at
+any length or dt. `reverse` only changes which position a logical step reads and writes, and a
+padding mask sets dt = 0. When a gradient is needed, the forward also writes the state
 entering each chunk (batch, nchunks, nheads, headdim, dstate, float32); the backward walks the
 chunks in reverse from those, recomputing the chunk's forward tiles and carrying d(state) in
 registers.
@@ -26,20 +30,22 @@ backward at all). Tiles are padded to at least 16 (tl.dot's minimum) and masked,
 seqlen, chunk_size, headdim and dstate work.
 
 Numerics: everything is computed in float32 whatever the input dtype (float64 inputs too:
-their results have float32 accuracy, in a float64 final state). `tl.dot` runs as 3xTF32 on
-NVIDIA GPUs from Ampere on, and as exact float32 FMAs elsewhere (and in the interpreter),
-so results match the float32 oracle rather than TF32's 10-bit mantissa.
+their results have float32 accuracy, in a float64 final state); softplus and the clamp's gradient
+rule are zoo.ops.triton_common's, shared with the selective scan. `tl.dot` is asked for 3xTF32 on
+NVIDIA GPUs from Ampere on (exact float32 FMAs in the interpreter), meant to keep float32 accuracy
+rather than TF32's 10-bit mantissa; that has not yet been run on a GPU (no GPU has been lent).
 """
 from __future__ import annotations
-
-import contextlib
 
 import torch
 import triton
 import triton.language as tl
+from torch.autograd.function import once_differentiable
 
-from .. import alloc
+from .. import alloc, probe
 from ..checks import compute_dtype
+from ..triton_common import (decay_grad_at_kink, decay_passes_grad, dot_precision, log_decay, mask_bytes,
+                             on_device, softplus, softplus_grad)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -52,48 +58,59 @@ def _dot(a, b, PRECISION: tl.constexpr):
 
 
 @triton.jit
-def _load_chunk(x_ptr, dt_ptr, B_ptr, C_ptr, start, seqlen, chunk_size, headdim, dstate, A, bias,
+def _load_chunk(x_ptr, dt_ptr, B_ptr, C_ptr, mask_ptr, start, seqlen, chunk_size, headdim, dstate, A, bias,
                 sx_l, sx_p, sdt_l, sB_l, sB_n, sC_l, sC_n, offs_t, offs_p, offs_n,
-                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr):
-    """One chunk's inputs as float32 tiles, zero outside the chunk; dt prepared, cum = running log-decay."""
-    t = start.to(tl.int64) + offs_t
-    valid = (offs_t < chunk_size) & (t < seqlen)
+                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, REVERSE: tl.constexpr, HAS_MASK: tl.constexpr):
+    """One chunk's inputs as float32 tiles, zero outside the chunk; dt prepared (0 where masked), `a` the
+    per-step log-decay. Logical step s reads and writes position t (s itself, or seqlen-1-s in reverse);
+    `live` marks the steps whose dt is real."""
+    s = start.to(tl.int64) + offs_t
+    valid = (offs_t < chunk_size) & (s < seqlen)
+    if REVERSE:
+        t = seqlen - 1 - s
+    else:
+        t = s
     dt_raw = tl.load(dt_ptr + t * sdt_l, mask=valid, other=0.0).to(tl.float32)
     if HAS_BIAS:
         dt_raw = dt_raw + bias
     if SOFTPLUS:
-        dtv = tl.where(dt_raw > 20.0, dt_raw, tl.log(1.0 + tl.exp(tl.minimum(dt_raw, 20.0))))
+        dtv = softplus(dt_raw)
     else:
         dtv = dt_raw
-    dtv = tl.where(valid, dtv, 0.0)           # padding has dt = 0: it neither decays nor feeds the state
-    a = tl.minimum(dtv * A, 0.0)              # log of the per-step decay exp(min(dt A, 0))
-    cum = tl.cumsum(a, axis=0)
+    live = valid
+    if HAS_MASK:
+        live = live & (tl.load(mask_ptr + t, mask=valid, other=0) != 0)
+    dtv = tl.where(live, dtv, 0.0)            # padding has dt = 0: it neither decays nor feeds the state
+    a = log_decay(dtv * A)
     mask_p = valid[:, None] & (offs_p[None, :] < headdim)
     mask_n = valid[:, None] & (offs_n[None, :] < dstate)
     x = tl.load(x_ptr + t[:, None] * sx_l + offs_p[None, :] * sx_p, mask=mask_p, other=0.0).to(tl.float32)
     Bm = tl.load(B_ptr + t[:, None] * sB_l + offs_n[None, :] * sB_n, mask=mask_n, other=0.0).to(tl.float32)
     Cm = tl.load(C_ptr + t[:, None] * sC_l + offs_n[None, :] * sC_n, mask=mask_n, other=0.0).to(tl.float32)
-    return t, valid, dt_raw, dtv, a, cum, x, Bm, Cm
+    return t, valid, live, dt_raw, dtv, a, x, Bm, Cm
 
 
 @triton.jit
-def _decays(cum, offs_t, BLOCK_T: tl.constexpr):
-    """L[l, s] = exp(cum[l] - cum[s]) for s <= l else 0 (masked before exp); cum at the chunk end."""
-    lower = offs_t[:, None] >= offs_t[None, :]
-    L = tl.exp(tl.where(lower, cum[:, None] - cum[None, :], float("-inf")))
-    total = tl.sum(tl.where(offs_t == BLOCK_T - 1, cum, 0.0), axis=0)  # padding adds 0 to cum
-    return L, total
+def _decays(a, offs_t, BLOCK_T: tl.constexpr):
+    """From the log-decays a (<= 0; 0 on padding): L[l, s] = exp(a[s+1] + ... + a[l]) for s <= l (0 above the
+    diagonal), from_start[l] = exp(a[0] + ... + a[l]), to_end[s] = exp(a[s+1] + ... + a[last]) and
+    total = a[0] + ... + a[last]. Each exponent sums its own steps (see the module docstring)."""
+    later = offs_t[:, None] > offs_t[None, :]
+    seg = tl.cumsum(tl.where(later, a[:, None], 0.0), axis=0)      # seg[l, s] = a[s+1] + ... + a[l]
+    L = tl.where(offs_t[:, None] >= offs_t[None, :], tl.exp(seg), 0.0)
+    to_end = tl.exp(tl.sum(tl.where(offs_t[:, None] == BLOCK_T - 1, seg, 0.0), axis=0))  # seg[last, s]
+    return L, tl.exp(tl.cumsum(a, axis=0)), to_end, tl.sum(a, axis=0)
 
 
 @triton.jit
 def _ssd_fwd_kernel(
-    x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, init_ptr,
+    x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, init_ptr, mask_ptr,
     out_ptr, final_ptr, states_ptr,
     seqlen, nheads, headdim, dstate, heads_per_group, chunk_size, nchunks,
     sx_b, sx_l, sx_h, sx_p, sdt_b, sdt_l, sdt_h, sB_b, sB_l, sB_g, sB_n, sC_b, sC_l, sC_g, sC_n,
     sz_b, sz_l, sz_h, sz_p, sA, sD_h, sD_p, sbias, si_b, si_h, si_p, si_n,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-    HAS_INIT: tl.constexpr, STORE_STATES: tl.constexpr,
+    HAS_INIT: tl.constexpr, REVERSE: tl.constexpr, HAS_MASK: tl.constexpr, STORE_STATES: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, PRECISION: tl.constexpr,
 ):
     pid_bh = tl.program_id(0)
@@ -109,6 +126,7 @@ def _ssd_fwd_kernel(
     B_ptr += b * sB_b + g * sB_g
     C_ptr += b * sC_b + g * sC_g
     z_ptr += b * sz_b + h * sz_h
+    mask_ptr += b * seqlen                                  # the mask is contiguous (batch, seqlen)
     out_ptr += (b * seqlen * nheads + h) * headdim          # out is contiguous (batch, seqlen, nheads, headdim)
     pn = offs_p[:, None] * dstate + offs_n[None, :]        # offsets in a contiguous (headdim, dstate) state
 
@@ -125,13 +143,14 @@ def _ssd_fwd_kernel(
     for c in range(nchunks):
         if STORE_STATES:  # for the backward
             tl.store(states_ptr + ((b * nchunks + c) * nheads + h) * headdim * dstate + pn, state, mask=mask_pn)
-        t, valid, dt_raw, dtv, a, cum, x, Bm, Cm = _load_chunk(
-            x_ptr, dt_ptr, B_ptr, C_ptr, c * chunk_size, seqlen, chunk_size, headdim, dstate, A, bias,
-            sx_l, sx_p, sdt_l, sB_l, sB_n, sC_l, sC_n, offs_t, offs_p, offs_n, HAS_BIAS, SOFTPLUS)
-        L, total = _decays(cum, offs_t, BLOCK_T)
+        t, valid, live, dt_raw, dtv, a, x, Bm, Cm = _load_chunk(
+            x_ptr, dt_ptr, B_ptr, C_ptr, mask_ptr, c * chunk_size, seqlen, chunk_size, headdim, dstate, A, bias,
+            sx_l, sx_p, sdt_l, sB_l, sB_n, sC_l, sC_n, offs_t, offs_p, offs_n, HAS_BIAS, SOFTPLUS, REVERSE,
+            HAS_MASK)
+        L, from_start, to_end, total = _decays(a, offs_t, BLOCK_T)
         u = x * dtv[:, None]
         W = _dot(Cm, tl.trans(Bm), PRECISION) * L                                        # (t, t)
-        y = _dot(W, u, PRECISION) + tl.exp(cum)[:, None] * _dot(Cm, tl.trans(state), PRECISION)  # (t, p)
+        y = _dot(W, u, PRECISION) + from_start[:, None] * _dot(Cm, tl.trans(state), PRECISION)  # (t, p)
         if HAS_D:
             y += x * Dv[None, :]
         mask_tp = valid[:, None] & (offs_p[None, :] < headdim)
@@ -139,7 +158,6 @@ def _ssd_fwd_kernel(
             zv = tl.load(z_ptr + t[:, None] * sz_l + offs_p[None, :] * sz_p, mask=mask_tp, other=0.0).to(tl.float32)
             y = y * zv * tl.sigmoid(zv)
         tl.store(out_ptr + t[:, None] * nheads * headdim + offs_p[None, :], y, mask=mask_tp)
-        to_end = tl.exp(total - cum)                                          # decay from each step to chunk end
         state = tl.exp(total) * state + _dot(tl.trans(u * to_end[:, None]), Bm, PRECISION)
 
     tl.store(final_ptr + (b * nheads + h) * headdim * dstate + pn, state, mask=mask_pn)
@@ -147,13 +165,14 @@ def _ssd_fwd_kernel(
 
 @triton.jit
 def _ssd_bwd_kernel(
-    x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, dout_ptr, dfinal_ptr, states_ptr,
+    x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr, mask_ptr, dout_ptr, dfinal_ptr, states_ptr,
     dx_ptr, dz_ptr, dB_ptr, dC_ptr, ddt_ptr, dA_ptr, dD_ptr, dinit_ptr,
     batch, seqlen, nheads, headdim, dstate, heads_per_group, chunk_size, nchunks,
     sx_b, sx_l, sx_h, sx_p, sdt_b, sdt_l, sdt_h, sB_b, sB_l, sB_g, sB_n, sC_b, sC_l, sC_g, sC_n,
     sz_b, sz_l, sz_h, sz_p, sA, sD_h, sD_p, sbias, so_b, so_l, so_h, so_p, sf_b, sf_h, sf_p, sf_n,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-    HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr,
+    HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr, REVERSE: tl.constexpr, HAS_MASK: tl.constexpr,
+    GRAD_AT_KINK: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, PRECISION: tl.constexpr,
 ):
     pid_bh = tl.program_id(0)
@@ -170,6 +189,7 @@ def _ssd_bwd_kernel(
     B_ptr += b * sB_b + g * sB_g
     C_ptr += b * sC_b + g * sC_g
     z_ptr += b * sz_b + h * sz_h
+    mask_ptr += b * seqlen
     dout_ptr += b * so_b + h * so_h
     # contiguous outputs: dx, dz (batch, seqlen, nheads, headdim); per-headdim-block partials
     # dB, dC (nblocks, batch, seqlen, nheads, dstate) and ddt, dA (nblocks, batch, seqlen, nheads)
@@ -197,12 +217,11 @@ def _ssd_bwd_kernel(
         c = nchunks - 1 - i
         state = tl.load(states_ptr + ((b * nchunks + c) * nheads + h) * headdim * dstate + pn,
                         mask=mask_pn, other=0.0)
-        t, valid, dt_raw, dtv, a, cum, x, Bm, Cm = _load_chunk(
-            x_ptr, dt_ptr, B_ptr, C_ptr, c * chunk_size, seqlen, chunk_size, headdim, dstate, A, bias,
-            sx_l, sx_p, sdt_l, sB_l, sB_n, sC_l, sC_n, offs_t, offs_p, offs_n, HAS_BIAS, SOFTPLUS)
-        L, total = _decays(cum, offs_t, BLOCK_T)
-        from_start = tl.exp(cum)
-        to_end = tl.exp(total - cum)
+        t, valid, live, dt_raw, dtv, a, x, Bm, Cm = _load_chunk(
+            x_ptr, dt_ptr, B_ptr, C_ptr, mask_ptr, c * chunk_size, seqlen, chunk_size, headdim, dstate, A, bias,
+            sx_l, sx_p, sdt_l, sB_l, sB_n, sC_l, sC_n, offs_t, offs_p, offs_n, HAS_BIAS, SOFTPLUS, REVERSE,
+            HAS_MASK)
+        L, from_start, to_end, total = _decays(a, offs_t, BLOCK_T)
         u = x * dtv[:, None]
         W = _dot(Cm, tl.trans(Bm), PRECISION) * L
         mask_tp = valid[:, None] & (offs_p[None, :] < headdim)
@@ -235,16 +254,22 @@ def _ssd_bwd_kernel(
         tl.store(dC_ptr + tn, dC, mask=mask_tn)
         tl.store(dB_ptr + tn, dB, mask=mask_tn)
 
-        # gradient of the within-chunk running log-decay cum, then of its steps a = min(dt A, 0)
-        R = dy_u * W                                      # term (l, s) depends on cum[l] - cum[s]
-        into_state = to_end * tl.sum(u_dstate * Bm, axis=1)  # term s depends on total - cum[s]
-        dcum = tl.sum(R, axis=1) - tl.sum(R, axis=0) + from_start * tl.sum(dy_state * Cm, axis=1) - into_state
-        dtotal = tl.exp(total) * tl.sum(tl.sum(dstate_ * state, axis=1), axis=0) + tl.sum(into_state, axis=0)
-        da = tl.cumsum(dcum, axis=0, reverse=True) + dtotal
-        active = dtv * A <= 0.0
+        # gradient of each log-decay step a[k] = min(dt_k A, 0): the sum of the terms whose exponent spans
+        # step k, each summed directly. (Writing it as differences of gradients of a running sum would add
+        # and then cancel terms that do not involve step k, which after one huge step loses the rest.)
+        spans = offs_t[:, None] >= offs_t[None, :]                      # [l, k]: l >= k
+        before = offs_t[:, None] < offs_t[None, :]                      # [s, k]: s < k
+        R = dy_u * W                                                    # term (l, s) spans s < k <= l
+        da = tl.sum(tl.where(spans, _dot(R, before.to(tl.float32), PRECISION), 0.0), axis=0)
+        da += tl.cumsum(from_start * tl.sum(dy_state * Cm, axis=1), axis=0, reverse=True)   # spans k <= l
+        into_state = to_end * tl.sum(u_dstate * Bm, axis=1)             # term s spans k > s
+        da += tl.sum(tl.where(before, into_state[:, None], 0.0), axis=0)
+        da += tl.exp(total) * tl.sum(tl.sum(dstate_ * state, axis=1), axis=0)  # the carried state spans all
+        active = decay_passes_grad(dtv * A, GRAD_AT_KINK)
         ddt += tl.where(active, A * da, 0.0)
         if SOFTPLUS:
-            ddt = ddt * tl.where(dt_raw > 20.0, 1.0, tl.sigmoid(dt_raw))
+            ddt = ddt * softplus_grad(dt_raw)
+        ddt = tl.where(live, ddt, 0.0)  # a masked step's dt is the constant 0
         tl.store(ddt_ptr + t * nheads, ddt, mask=valid)
         tl.store(dA_ptr + t * nheads, tl.where(active, dtv * da, 0.0), mask=valid)
 
@@ -271,17 +296,6 @@ def _blocks(seqlen, chunk_size, headdim, dstate):
     return chunk, triton.cdiv(seqlen, chunk), max(16, triton.next_power_of_2(chunk)), block_p, block_n
 
 
-def _dot_precision(device):
-    """Float32 accuracy from tl.dot: three TF32 tensor-core products on NVIDIA (Ampere on), else exact FMAs."""
-    if device.type == "cuda" and torch.version.hip is None and torch.cuda.get_device_capability(device) >= (8, 0):
-        return "tf32x3"
-    return "ieee"
-
-
-def _device(t):
-    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
-
-
 def _optional_args(x, D, z, dt_bias, nheads, headdim):
     """Pointers and strides of the optional inputs (x as a never-read placeholder when absent).
     D of shape (nheads,) is read as (nheads, headdim) with a zero stride along headdim."""
@@ -295,36 +309,39 @@ def _optional_args(x, D, z, dt_bias, nheads, headdim):
     return D_arg, sD, z_arg, sz, bias_arg, sbias
 
 
-def _forward(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states, store_states):
+def _forward(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states, reverse, mask, store_states):
     batch, seqlen, nheads, headdim = x.shape
     ngroups, dstate = B.shape[2], B.shape[3]
     chunk, nchunks, block_t, block_p, block_n = _blocks(seqlen, chunk_size, headdim, dstate)
-    out = alloc.empty(x.shape, dtype=x.dtype, device=x.device)
-    final = alloc.empty(batch, nheads, headdim, dstate, dtype=torch.float32, device=x.device)
-    states = alloc.empty(batch, nchunks, nheads, headdim, dstate, dtype=torch.float32, device=x.device) \
+    out = alloc.empty(x.shape, like=x)
+    final = alloc.empty(batch, nheads, headdim, dstate, like=x, dtype=torch.float32)
+    states = alloc.empty(batch, nchunks, nheads, headdim, dstate, like=x, dtype=torch.float32) \
         if store_states else None
     D_arg, sD, z_arg, sz, bias_arg, sbias = _optional_args(x, D, z, dt_bias, nheads, headdim)
     init_arg, si = (x, (0, 0, 0, 0)) if initial_states is None else (initial_states, initial_states.stride())
     grid = (batch * nheads, triton.cdiv(headdim, block_p))
-    with _device(x):
+    with on_device(x):
         _ssd_fwd_kernel[grid](
-            x, dt, A, B, C, D_arg, z_arg, bias_arg, init_arg, out, final, final if states is None else states,
+            x, dt, A, B, C, D_arg, z_arg, bias_arg, init_arg, x if mask is None else mask,
+            out, final, final if states is None else states,
             seqlen, nheads, headdim, dstate, nheads // ngroups, chunk, nchunks,
             *x.stride(), *dt.stride(), *B.stride(), *C.stride(), *sz, A.stride(0), *sD, sbias, *si,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=dt_bias is not None, SOFTPLUS=dt_softplus,
-            HAS_INIT=initial_states is not None, STORE_STATES=store_states,
-            BLOCK_T=block_t, BLOCK_P=block_p, BLOCK_N=block_n, PRECISION=_dot_precision(x.device))
+            HAS_INIT=initial_states is not None, REVERSE=reverse, HAS_MASK=mask is not None,
+            STORE_STATES=store_states, BLOCK_T=block_t, BLOCK_P=block_p, BLOCK_N=block_n,
+            PRECISION=dot_precision(x.device))
     return out, final, states
 
 
-def _backward(dout, dfinal, states, x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states):
+def _backward(dout, dfinal, states, x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states,
+              reverse, mask):
     batch, seqlen, nheads, headdim = x.shape
     ngroups, dstate = B.shape[2], B.shape[3]
     chunk, nchunks, block_t, block_p, block_n = _blocks(seqlen, chunk_size, headdim, dstate)
     nblocks = triton.cdiv(headdim, block_p)
-    f32 = dict(dtype=torch.float32, device=x.device)
-    dx = alloc.empty(x.shape, dtype=x.dtype, device=x.device)
-    dz = None if z is None else alloc.empty(z.shape, dtype=z.dtype, device=x.device)
+    f32 = dict(like=x, dtype=torch.float32)
+    dx = alloc.empty(x.shape, like=x)
+    dz = None if z is None else alloc.empty(z.shape, like=z)
     dB_part = alloc.empty(nblocks, batch, seqlen, nheads, dstate, **f32)
     dC_part = alloc.empty(nblocks, batch, seqlen, nheads, dstate, **f32)
     ddt_part = alloc.empty(nblocks, batch, seqlen, nheads, **f32)
@@ -334,17 +351,18 @@ def _backward(dout, dfinal, states, x, dt, A, B, C, chunk_size, D, z, dt_bias, d
     D_arg, sD, z_arg, sz, bias_arg, sbias = _optional_args(x, D, z, dt_bias, nheads, headdim)
     dfinal_arg, sf = (x, (0, 0, 0, 0)) if dfinal is None else (dfinal, dfinal.stride())
     grid = (batch * nheads, nblocks)
-    with _device(x):
+    with on_device(x):
         _ssd_bwd_kernel[grid](
-            x, dt, A, B, C, D_arg, z_arg, bias_arg, dout, dfinal_arg, states,
+            x, dt, A, B, C, D_arg, z_arg, bias_arg, x if mask is None else mask, dout, dfinal_arg, states,
             dx, x if dz is None else dz, dB_part, dC_part, ddt_part, dA_part,
             x if dD_part is None else dD_part, x if dinit is None else dinit,
             batch, seqlen, nheads, headdim, dstate, nheads // ngroups, chunk, nchunks,
             *x.stride(), *dt.stride(), *B.stride(), *C.stride(), *sz, A.stride(0), *sD, sbias,
             *dout.stride(), *sf,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=dt_bias is not None, SOFTPLUS=dt_softplus,
-            HAS_INIT=initial_states is not None, HAS_DFINAL=dfinal is not None,
-            BLOCK_T=block_t, BLOCK_P=block_p, BLOCK_N=block_n, PRECISION=_dot_precision(x.device))
+            HAS_INIT=initial_states is not None, HAS_DFINAL=dfinal is not None, REVERSE=reverse,
+            HAS_MASK=mask is not None, GRAD_AT_KINK=decay_grad_at_kink(),
+            BLOCK_T=block_t, BLOCK_P=block_p, BLOCK_N=block_n, PRECISION=dot_precision(x.device))
 
     per_group = (batch, seqlen, ngroups, nheads // ngroups, dstate)
     dB = dB_part.sum(0).view(per_group).sum(3)
@@ -358,50 +376,52 @@ def _backward(dout, dfinal, states, x, dt, A, B, C, chunk_size, D, z, dt_bias, d
 
 class _SSDScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, dt, A, B, C, D, z, dt_bias, initial_states, chunk_size, dt_softplus):
+    def forward(ctx, x, dt, A, B, C, D, z, dt_bias, initial_states, mask, chunk_size, dt_softplus, reverse):
         out, final, states = _forward(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states,
-                                      store_states=any(ctx.needs_input_grad))
-        ctx.save_for_backward(x, dt, A, B, C, D, z, dt_bias, initial_states, states)
-        ctx.chunk_size, ctx.dt_softplus = chunk_size, dt_softplus
+                                      reverse, mask, store_states=any(ctx.needs_input_grad))
+        ctx.save_for_backward(x, dt, A, B, C, D, z, dt_bias, initial_states, mask, states)
+        ctx.chunk_size, ctx.dt_softplus, ctx.reverse = chunk_size, dt_softplus, reverse
         ctx.set_materialize_grads(False)
         final_dtype = compute_dtype(x, dt, A, B, C, initial_states)
         return out, final if final_dtype == torch.float32 else final.to(final_dtype)
 
     @staticmethod
+    @once_differentiable  # the backward kernel is not differentiable: double backward is an error, not a wrong answer
     def backward(ctx, dout, dfinal):
-        x, dt, A, B, C, D, z, dt_bias, initial_states, states = ctx.saved_tensors
+        x, dt, A, B, C, D, z, dt_bias, initial_states, mask, states = ctx.saved_tensors
         if dout is None:
             dout = torch.zeros_like(x)
         grads = _backward(dout, dfinal, states, x, dt, A, B, C, ctx.chunk_size, D, z, dt_bias,
-                          ctx.dt_softplus, initial_states)
+                          ctx.dt_softplus, initial_states, ctx.reverse, mask)
         inputs = (x, dt, A, B, C, D, z, dt_bias, initial_states)
         grads = [None if g is None or not need else g.to(t.dtype)
                  for g, t, need in zip(grads, inputs, ctx.needs_input_grad)]
-        return (*grads, None, None)
+        return (*grads, None, None, None, None)
 
 
 # ----------------------------------------------------------------------------------------------
 # backend interface (see zoo.ops.dispatch)
 # ----------------------------------------------------------------------------------------------
 
-def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states):
+def scan(x, dt, A, B, C, chunk_size, D, z, dt_bias, dt_softplus, initial_states, reverse, mask):
     """Validated inputs, B and C as (batch, seqlen, ngroups, dstate). Returns (y, final_states)."""
-    return _SSDScan.apply(x, dt, A, B, C, D, z, dt_bias, initial_states, int(chunk_size), bool(dt_softplus))
+    return _SSDScan.apply(x, dt, A, B, C, D, z, dt_bias, initial_states, mask_bytes(mask), int(chunk_size),
+                          bool(dt_softplus), bool(reverse))
 
 
-def probe(device) -> bool:
-    """Run the forward kernel on a tiny input on `device`; True when it matches `naive` in float32."""
-    from . import naive
+def kernel_key(**call) -> tuple:
+    """What selects the compiled kernels of a call: flags, dtypes and tile sizes (see zoo.ops.probe)."""
+    (_, seqlen, _, headdim), dstate = call["x"].shape, call["B"].shape[3]
+    return probe.dtypes_and_flags(call), _blocks(seqlen, call["chunk_size"], headdim, dstate)[2:]
 
-    g = torch.Generator().manual_seed(0)
-    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
-    batch, seqlen, nheads, headdim, dstate, ngroups = 1, 11, 2, 3, 5, 1
-    args = dict(x=r(batch, seqlen, nheads, headdim), dt=torch.rand(batch, seqlen, nheads, generator=g),
-                A=-(torch.rand(nheads, generator=g) + 0.1), B=r(batch, seqlen, ngroups, dstate),
-                C=r(batch, seqlen, ngroups, dstate), chunk_size=4, D=r(nheads), z=r(batch, seqlen, nheads, headdim),
-                dt_bias=r(nheads) * 0.5, dt_softplus=True, initial_states=r(batch, nheads, headdim, dstate))
-    want = naive.scan(**args)
-    on_device = {k: v.to(device) if torch.is_tensor(v) else v for k, v in args.items()}
-    with torch.no_grad():
-        got = scan(**on_device)
-    return all(torch.allclose(g_.cpu(), w, rtol=6e-4, atol=2e-3) for g_, w in zip(got, want))
+
+def probe_inputs(**call) -> dict:
+    """A small problem that launches the same kernels as `call`: batch 1, two heads in one group, the same
+    headdim and dstate, and a few chunks of the same tile length."""
+    (_, seqlen, _, headdim), dstate = call["x"].shape, call["B"].shape[3]
+    chunk = _blocks(seqlen, call["chunk_size"], headdim, dstate)[0]
+    L = seqlen if seqlen <= chunk else 2 * chunk + 3
+    shapes = dict(x=(1, L, 2, headdim), z=(1, L, 2, headdim), dt=(1, L, 2), A=(2,), dt_bias=(2,),
+                  B=(1, L, 1, dstate), C=(1, L, 1, dstate), D=(2,) if call["D"] is None or call["D"].dim() == 1
+                  else (2, headdim), initial_states=(1, 2, headdim, dstate), mask=(1, L))
+    return dict(probe.small_like(call, shapes), chunk_size=chunk)
