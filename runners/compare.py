@@ -8,7 +8,11 @@ Every run is checked before the first one starts (names, settings, parameter cou
 at once in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of
 its own: memory is measured from a clean start, and a run that crashes the interpreter cannot take the
 suite down (it is recorded as failed, as is any run that fails while training). A run whose record
-(same config hash, same suite) already exists is skipped, so an interrupted suite resumes where it stopped.
+(same config hash, same suite) already exists is skipped, so an interrupted suite resumes where it stopped,
+on any number of cores (the thread count is recorded, not hashed).
+
+A suite with a `tune` block (runners/tuning.py) runs in two rounds: first every grid value on the tuning
+seeds, then the other seeds at the value each (pipeline, model, point) chose on validation.
 """
 from __future__ import annotations
 
@@ -18,29 +22,50 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import tuning
 from .config import UsageError, compose, main_guard
 from .env import ROOT
-from .records import find_record, record_path, write_record
+from .records import find_record, find_record_path, record_path, write_record
 
 PARAM_TOLERANCE = 0.10  # models compared on one pipeline differ in size by at most this fraction
 
 
-def expand(suite) -> list[list[str]]:
-    """The override list of every run. Seeds vary slowest, so a stopped suite has whole seeds done."""
+def groups(suite) -> list[list[str]]:
+    """The overrides of every (pipeline, model, point) of the grid, without seed or tuned value."""
+    return [[*suite.common, f"pipeline={pipeline}", f"model.name={model}", *point]
+            for block in suite.grid for pipeline in block.pipelines for model in block.models
+            for point in block.points]
+
+
+def expand(suite, seeds=None, value_of=None) -> list[list[str]]:
+    """The override list of every run on `seeds` (default: the suite's). Seeds vary slowest, so a stopped
+    suite has whole seeds done. `value_of(i)` gives the tuned values group i runs at (default: the grid)."""
+    s = tuning.spec(suite.tune)
+    value_of = value_of or (lambda i: s["values"])
     runs = []
-    for seed in suite.seeds:
-        for block in suite.grid:
-            for pipeline in block.pipelines:
-                for model in block.models:
-                    for point in block.points:
-                        runs.append([*suite.common, f"pipeline={pipeline}", f"model.name={model}", *point,
-                                     f"seed={seed}"])
+    for seed in suite.seeds if seeds is None else seeds:
+        for i, group in enumerate(groups(suite)):
+            values = [None] if s is None else value_of(i)
+            runs += [[*group, *([] if v is None else [tuning.override(s, v)]), f"seed={seed}"] for v in values]
     return runs
 
 
-def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, list[str]]:
-    """Compose every run and build each distinct model and dataset once (no training). Returns the
-    composed configs and the parameter-budget violations."""
+def rounds(suite):
+    """(seeds, value_of) of each round: untuned, one round of everything; tuned, the grid on the tuning
+    seeds, then the other seeds at each group's choice (`value_of` reads it from `chosen`)."""
+    s = tuning.spec(suite.tune)
+    if s is None:
+        return [(list(suite.seeds), None)]
+    missing = [x for x in s["seeds"] if x not in suite.seeds]
+    if missing:
+        raise UsageError(f"suite.tune.seeds has {missing}, which suite.seeds={list(suite.seeds)} does not run")
+    rest = [x for x in suite.seeds if x not in s["seeds"]]
+    return [(s["seeds"], lambda i: s["values"]), (rest, "chosen")]
+
+
+def check_runs(suite, results_dir: str, extra: list[str] = (), runs=None) -> tuple[list, list[str]]:
+    """Compose every run (default: the first round's) and build each distinct model and dataset once (no
+    training). Returns the composed configs and the parameter-budget violations."""
     import zoo
 
     from .train import check_writable, prepare
@@ -48,10 +73,12 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
 
     check_writable(Path(results_dir))
     configs, sizes = [], {}
-    for overrides in expand(suite):
+    seeds, value_of = rounds(suite)[0]
+    for overrides in expand(suite, seeds, value_of) if runs is None else runs:
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
-        key = (cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(("seed=", "model.name="))))
+        key = (cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(("seed=", "model.name=", "optim.",
+                                                                                    "schedule."))))
         if cfg.model.name not in sizes.setdefault(key, {}):
             check_logger(cfg)
             sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg)[1].model)
@@ -72,9 +99,9 @@ def _location(suite_name, results_dir):
     return [f"suite_name={suite_name}", f"results_dir={results_dir}"]
 
 
-def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str) -> dict:
-    """`python -m runners.train <overrides>` in a fresh process; its record, or a failed record written
-    here when the process died before it could write one."""
+def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str, tune: dict | None = None) -> dict:
+    """`python -m runners.train <overrides>` in a fresh process; its record (stamped with the suite's
+    tuning spec), or a failed record written here when the process died before it could write one."""
     from .train import config_hash, run_name
 
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -85,13 +112,28 @@ def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str) -> dic
     suite_dir = Path(results_dir) / "records" / suite_name
     rec = find_record(suite_dir, digest)
     if rec is not None and rec.get("finished_at", "") >= started:
-        return rec
+        return stamp(suite_dir, digest, tune) or rec
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     rec = dict(status="failed", suite=suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
                task=cfg.data.task, model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
                error=f"the run's process exited with status {done.returncode}: {lines[-1] if lines else 'no output'}",
                command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
+    if tune:
+        rec["tuning"] = tune
     write_record(record_path(Path(results_dir) / "records", suite_name, rec["run_name"], digest), rec)
+    return rec
+
+
+def stamp(suite_dir: Path, digest: str, tune: dict | None) -> dict | None:
+    """Add the tuning spec to a run's record (a run recorded before the suite was tuned gets it too)."""
+    found = find_record_path(suite_dir, digest) if tune else None
+    if found is None:
+        return None
+    path, rec = found
+    if rec.get("tuning") != tune:
+        rec = dict(rec, tuning=tune)
+        rec.pop("schema", None)
+        write_record(path, rec)
     return rec
 
 
@@ -100,49 +142,96 @@ def main(argv=None):
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
-    from tqdm import tqdm
-
     cfg = compose("compare", argv)
     suite, launcher = cfg.suite, cfg.launcher
     results_dir = str(Path(cfg.results_dir).resolve())  # the runs' processes start in the project root
     if launcher.kind not in ("basic", "joblib"):
         raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib")
-    # two runs at a time share the cores; the thread count is part of each run's command and hash,
-    # since float sums depend on it
+    # two runs at a time share the cores; the thread count is in each run's command (float sums depend on
+    # it) and record, but not in its hash, so a suite resumes on a machine with another core count
     threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] \
         if launcher.kind == "joblib" else []
+    tune = tuning.spec(suite.tune)
+    plan = rounds(suite)
     configs, mismatches = check_runs(suite, results_dir, threads)
     for line in mismatches:
         print(f"compare: warning: {line}", file=sys.stderr)
-    from .train import config_hash
-    runs = [([*o, *threads], c) for o, c in zip(expand(suite), configs)]
-    suite_dir = Path(results_dir) / "records" / suite.name
-    todo = [(o, c) for o, c in runs if not _finished(find_record(suite_dir, config_hash(c)), cfg.rerun_failed)]
-    print(f"suite {suite.name}: {len(runs)} runs, {len(runs) - len(todo)} already recorded, {len(todo)} to run "
-          f"({launcher.kind} launcher)", flush=True)
+    chosen: dict[int, object] = {}
     failed = 0
-    with tqdm(total=len(todo), unit="run", file=sys.stderr) as bar:
-        for record in _launch(todo, suite.name, results_dir, launcher):
-            failed += record["status"] != "ok"
-            bar.update()
-            bar.write(_summary(record))
+    for number, (seeds, value_of) in enumerate(plan, 1):
+        if value_of == "chosen":
+            chosen = choose(suite, tune, results_dir, threads)
+            value_of = lambda i: [chosen[i]] if chosen.get(i) is not None else []  # noqa: E731
+        overrides = [[*o, *threads] for o in expand(suite, seeds, value_of)]
+        runs = list(zip(overrides, configs if number == 1 else
+                        [compose("train", [*o, *_location(suite.name, results_dir)]) for o in overrides]))
+        failed += _round(runs, results_dir, cfg, launcher, tune, f"round {number} of {len(plan)}" * (len(plan) > 1))
+    if tune:
+        _print_choices(suite, tune, chosen)
     if cfg.report:
         from .report import build_report
         written = build_report(Path(results_dir) / "records", ROOT / "results" / "published", Path(results_dir))
         print(f"report: {written['markdown']}, {written['html']}")
     if failed:
-        print(f"compare: {failed} of {len(todo)} runs failed; their records say why", file=sys.stderr)
+        print(f"compare: {failed} runs failed; their records say why", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _round(runs, results_dir, cfg, launcher, tune, title) -> int:
+    """Run what is not recorded yet; returns the number of failed runs."""
+    from tqdm import tqdm
+
+    from .train import config_hash
+
+    suite_dir = Path(results_dir) / "records" / cfg.suite.name
+    todo = []
+    for overrides, c in runs:
+        if _finished(find_record(suite_dir, config_hash(c)), cfg.rerun_failed):
+            stamp(suite_dir, config_hash(c), tune)
+        else:
+            todo.append((overrides, c))
+    print(f"suite {cfg.suite.name}{' ' + title if title else ''}: {len(runs)} runs, {len(runs) - len(todo)} "
+          f"already recorded, {len(todo)} to run ({launcher.kind} launcher)", flush=True)
+    failed = 0
+    with tqdm(total=len(todo), unit="run", file=sys.stderr) as bar:
+        for record in _launch(todo, cfg.suite.name, results_dir, launcher, tune):
+            failed += record["status"] != "ok"
+            bar.update()
+            bar.write(_summary(record))
+    return failed
+
+
+def choose(suite, tune: dict, results_dir: str, threads: list[str]) -> dict[int, object]:
+    """{group index: the grid value it chose on validation} from the records of the tuning round."""
+    from .train import config_hash
+
+    suite_dir = Path(results_dir) / "records" / suite.name
+    chosen = {}
+    for i, group in enumerate(groups(suite)):
+        records = []
+        for seed in tune["seeds"]:
+            for value in tune["values"]:
+                cfg = compose("train", [*group, tuning.override(tune, value), f"seed={seed}", *threads,
+                                        *_location(suite.name, results_dir)])
+                records.append(find_record(suite_dir, config_hash(cfg)) or {})
+        chosen[i] = tuning.best(tuning.trial_scores(records, tune), tune)
+    return chosen
+
+
+def _print_choices(suite, tune, chosen):
+    lines = [f"  {' '.join(o for o in g if o.startswith(('pipeline=', 'model.name=')))}: {tune['key']}={chosen.get(i)}"
+             for i, g in enumerate(groups(suite))]
+    print(f"tuned {tune['key']} on {tune['metric']} ({tune['mode']}), seeds {tune['seeds']}:", *lines, sep="\n")
 
 
 def _finished(record, rerun_failed: bool) -> bool:
     return record is not None and (record["status"] == "ok" or not rerun_failed)
 
 
-def _launch(todo, suite_name, results_dir, launcher):
+def _launch(todo, suite_name, results_dir, launcher, tune):
     if launcher.kind == "basic":
         for overrides, cfg in todo:
-            yield run_one(overrides, cfg, suite_name, results_dir)
+            yield run_one(overrides, cfg, suite_name, results_dir, tune)
         return
     try:
         from joblib import Parallel, delayed
@@ -150,7 +239,7 @@ def _launch(todo, suite_name, results_dir, launcher):
         raise UsageError("launcher=joblib needs the joblib package: pip install joblib (or use launcher=basic)") \
             from None
     # the work happens in the runs' own processes; threads here only wait for them
-    jobs = (delayed(run_one)(o, c, suite_name, results_dir) for o, c in todo)
+    jobs = (delayed(run_one)(o, c, suite_name, results_dir, tune) for o, c in todo)
     yield from Parallel(n_jobs=launcher.n_jobs, backend="threading", return_as="generator_unordered")(jobs)
 
 

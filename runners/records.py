@@ -45,10 +45,16 @@ def load_records(root: Path) -> list[dict]:
 
 def find_record(suite_dir: Path, config_hash: str) -> dict | None:
     """The record of the run with this config hash in one suite's folder, if one exists."""
+    found = find_record_path(suite_dir, config_hash)
+    return None if found is None else found[1]
+
+
+def find_record_path(suite_dir: Path, config_hash: str) -> tuple[Path, dict] | None:
+    """(file, record) of the run with this config hash in one suite's folder, if one exists."""
     for path in Path(suite_dir).glob(f"*-{config_hash[:12]}.jsonl"):
         for rec in load_records_file(path):
             if rec.get("config_hash") == config_hash:
-                return rec
+                return path, rec
     return None
 
 

@@ -16,10 +16,10 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from runners import plots
+from runners import plots, tuning
 from runners.render import to_html, to_markdown
-from runners.report_rows import (Row, group_rows, is_accuracy, is_number, metric_names, newest, primary_metric,
-                                 read_published, read_records)
+from runners.report_rows import (Row, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
+                                 primary_metric, read_published, read_records, split_tuned)
 
 EMPTY = "No records yet — run `make reproduce`."
 
@@ -48,13 +48,15 @@ def build_report(records_dir, published_dir, out_dir) -> dict:
 def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[list[tuple], list[Path]]:
     """The report as blocks (see runners.render) and the plot files drawn for it."""
     kept = newest(records)
-    tables = group_rows(kept)
+    shown, trials = split_tuned(kept)
+    tables = group_rows(shown)
     colour = plots.colours(rec["model"] for rec in kept)
     blocks = [("h", 1, "mambazoo leaderboard"), ("p", _provenance(records, kept)),
               ("p", "Our metrics are the mean ± sample std over seeds (the `seeds` column says how many; "
                     "with one seed the std is —); accuracies are in %. Failed runs are listed apart and "
                     "never averaged in. Columns and tables marked **paper** hold the cited papers' own "
-                    "numbers, measured at the papers' scale, not ours.")]
+                    "numbers, measured at the papers' scale, not ours."),
+              ("p", BOLD_RULE)]
     written = []
     if not kept:
         blocks.append(("p", EMPTY))
@@ -66,6 +68,7 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[
         mine = [src for src in sources if src["task"] == task]
         primary = primary_metric(rows)
         blocks += [("h", 3, f"Task `{task}`"), *_task_table(rows, primary, mine)]
+        blocks += _tuning_blocks(trials.get((s, task), []))
         for caption, path in plots.task_plots(suite, task, rows, primary, mine, out / "plots", colour):
             blocks.append(("plot", caption, f"plots/{path.name}", str(path)))
             written.append(path)
@@ -94,6 +97,28 @@ def _provenance(records: list[dict], kept: list[dict]) -> str:
             + f" · devices: {'; '.join(devices)} · git commits: {', '.join(commits)}")
 
 
+BOLD_RULE = ("A test metric is **bold** only where its row beats every other row by more than the spread: the "
+             "best mean minus the second best must exceed the sum of their seed standard deviations plus twice "
+             "the binomial standard error of the difference, sqrt(p1(1-p1)/n + p2(1-p2)/n) with n the number "
+             "of test sequences. Where no row clears that margin, or the noise cannot be estimated (one seed and no "
+             "test-set size), nothing is bold.")
+
+
+def bold_winner(rows: list[Row], metric: str) -> Row | None:
+    """The row whose mean of an accuracy `metric` beats every other row by more than the spread (BOLD_RULE)."""
+    stats = sorted(((st, r) for r in rows if (st := r.stat(metric)) and not math.isnan(st[0])),
+                   key=lambda sr: -sr[0][0])
+    if len(stats) < 2:
+        return None
+    (m1, s1, _), top = stats[0]
+    (m2, s2, _), second = stats[1]
+    n = top.data.get("n_test") or second.data.get("n_test")
+    if not (is_number(n) and n > 0) and (s1 is None or s2 is None):
+        return None  # neither the test-set size nor the seeds say how large the noise is
+    binomial = math.sqrt((m1 * (1 - m1) + m2 * (1 - m2)) / n) if is_number(n) and n > 0 else 0.0
+    return top if m1 - m2 > (s1 or 0.0) + (s2 or 0.0) + 2 * binomial else None
+
+
 def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> list[tuple]:
     rows = [r for r in rows if r.runs]
     if not rows:
@@ -106,7 +131,10 @@ def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> li
     metrics = metric_names(rows, primary)
     scalar = [(i, src) for i, src in enumerate(sources, 1) if any("value" in e for e in src["entries"])]
     labelled = any(r.label for r in rows)
-    columns = (["model"] + ["config"] * labelled + ["survey section", "mechanism", "params", "state size", "seeds"]
+    tuned = any(r.first("tuning") for r in rows)
+    winners = {m: bold_winner(rows, m) for m in metrics if m.startswith("test/") and is_accuracy(m)}
+    columns = (["model"] + ["config"] * labelled + ["tuned"] * tuned
+               + ["survey section", "mechanism", "params", "state size", "seeds"]
                + [m + " (%)" * is_accuracy(m) for m in metrics]
                + [f"**paper [{i}]** {src.get('metric', '')} ({src.get('unit', '?')})" for i, src in scalar]
                + ["tokens/s", "peak mem (MB)", "scan backend", "reproduce"])
@@ -114,16 +142,44 @@ def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> li
     for r in rows:
         tax = r.first("taxonomy") or {}
         n = len(r.runs)
-        cells = ([r.model] + [r.label] * labelled
+        cells = ([r.model] + [r.label] * labelled + [_tuned_cell(r)] * tuned
                  + [tax.get("section", "—"), tax.get("mechanism", "—"), _si(r.first("params")),
                     _count(r.first("state_size")), str(n) + (f" (+{len(r.failed)} failed)" if r.failed else "")]
-                 + [fmt_stat(r.stat(m), is_accuracy(m), n) for m in metrics]
+                 + [_bold_if(fmt_stat(r.stat(m), is_accuracy(m), n), winners.get(m) is r) for m in metrics]
                  + [_paper_value(src, r.model) for _, src in scalar]
                  + [_si(_mean_of(r, "tokens_per_s")), _count(_mean_of(r, "peak_mem_mb")), _backends(r),
                     _command(r)])
         table.append(cells)
     note = f"Primary metric: `{primary}`." if primary else "No metric reported."
     return [("table", columns, table), ("p", note)]
+
+
+def _bold_if(text: str, bold: bool) -> str:
+    return f"**{text}**" if bold else text
+
+
+def _tuned_cell(row: Row) -> str:
+    s = row.first("tuning")
+    return f"{s['key']}={_num(tuning.value_of(row.runs[0], s['key']))}" if s else "—"
+
+
+def _tuning_blocks(groups: list[dict]) -> list[tuple]:
+    """Every trial of the per-model tuning: the validation metric at each grid value, the choice in bold."""
+    if not groups:
+        return []
+    s = groups[0]["spec"]
+    values = s["values"]
+    columns = ["model"] + [f"{s['metric']} at {s['key']}={_num(v)}" for v in values] + ["chosen"]
+    rows = []
+    for g in groups:
+        accuracy = is_accuracy(g["spec"]["metric"])
+        cells = [_bold_if(fmt_stat(mean_std(g["scores"].get(v) or []), accuracy, len(g["spec"]["seeds"])), v == g["chosen"])
+                 for v in values]
+        rows.append([g["model"] + (f" ({g['label']})" if g.get("label") else "")] + cells + [_num(g["chosen"])])
+    return [("p", f"Tuning: each model trained at every {s['key']} of the grid on seed(s) "
+                  f"{', '.join(map(str, s['seeds']))}; the value with the best mean {s['metric']} ({s['mode']}) "
+                  f"was kept, and the other seeds trained at it only. The rows above are at the kept value."),
+            ("table", columns, rows)]
 
 
 def _published_blocks(sources: list[dict]) -> list[tuple]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from runners import tuning
 from runners.records import STATUSES, load_records
 
 ACCURACY = re.compile(r"(^|[/_])acc(uracy)?(@\d+)?$")
@@ -114,6 +115,33 @@ def newest(records: list[dict]) -> list[dict]:
         return list(kept.values())
     records = keep_newest(records, lambda r: (r.get("suite"), r["config_hash"]) if r.get("config_hash") else None)
     return keep_newest(records, lambda r: row_key(r) + (_canon(r.get("seed")),))
+
+
+def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]]]:
+    """The records to tabulate, and the tuning groups per (suite, task). An untuned record is shown; of a
+    tuned (pipeline, model, config) group only the runs at the value it chose on validation (and its
+    failed runs) are shown, by the rule compare used (runners.tuning). Each group is
+    {"model", "spec", "scores": {value: [metric per tuning seed]}, "chosen"}."""
+    shown, groups = [], {}
+    for rec in records:
+        s = rec.get("tuning")
+        if not s:
+            shown.append(rec)
+            continue
+        protocol = json.loads(_canon(rec.get("protocol") or {}))
+        group, _, name = s["key"].partition(".")
+        (protocol.get(group) or {}).pop(name, None)
+        key = row_key(dict(rec, protocol=protocol)) + (_canon(s),)
+        groups.setdefault(key, []).append(rec)
+    trials: dict[tuple, list[dict]] = {}
+    for key, recs in sorted(groups.items()):
+        s = recs[0]["tuning"]
+        scores = tuning.trial_scores(recs, s)
+        chosen = tuning.best(scores, s)
+        shown += [r for r in recs if r["status"] != "ok"
+                  or tuning.grid_value(tuning.value_of(r, s["key"]), s["values"]) == chosen]
+        trials.setdefault(key[:2], []).append(dict(model=recs[0]["model"], spec=s, scores=scores, chosen=chosen))
+    return shown, trials
 
 
 @dataclass

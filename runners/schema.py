@@ -81,12 +81,23 @@ class GridConf:
 
 
 @dataclass
+class TuneConf:
+    """One protocol setting tuned per model on validation (see runners/tuning.py); no values: no tuning."""
+    key: str = "optim.lr"
+    values: List[Any] = field(default_factory=list)
+    metric: str = "val/acc"
+    mode: str = "max"                        # max | min: which direction of `metric` is better
+    seeds: List[int] = field(default_factory=lambda: [0])  # the trials' seeds; the others use the choice
+
+
+@dataclass
 class SuiteConf:
     name: str = MISSING
     description: str = ""
     seeds: List[int] = field(default_factory=lambda: [0, 1])
     common: List[str] = field(default_factory=list)  # overrides applied to every run of the suite
     grid: List[GridConf] = MISSING
+    tune: TuneConf = field(default_factory=TuneConf)
 
 
 @dataclass

@@ -26,6 +26,9 @@ from .records import record_path, write_record
 # keys that do not change what a run computes (where it is written, how it is shown)
 VOLATILE = ("logger", "results_dir", "data_root", "suite_name")
 DISPLAY = ("progress_bar", "log_every_n_steps")
+# recorded and kept in the reproducing command (float sums depend on it) but not hashed, so a suite
+# stopped on one machine resumes on another with a different core count
+UNHASHED = DISPLAY + ("threads",)
 
 
 def resolved(cfg) -> dict:
@@ -34,7 +37,7 @@ def resolved(cfg) -> dict:
     import zoo
     from omegaconf import OmegaConf
     content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in VOLATILE}
-    content["trainer"] = {k: v for k, v in content["trainer"].items() if k not in DISPLAY}
+    content["trainer"] = {k: v for k, v in content["trainer"].items() if k not in UNHASHED}
     settings = {k: v for k, v in content["model"].items() if k != "name"}
     try:
         content["model"] = {"name": cfg.model.name, **zoo.resolved_config(cfg.model.name, **settings)}
@@ -78,7 +81,7 @@ def run(cfg, overrides: list[str]) -> dict:
     import torch
 
     import zoo
-    from zoo.ops import backends_used, dispatch
+    from zoo.ops import backends_used, dispatch, fallbacks
 
     from . import env
     from .trainer import build_trainer
@@ -115,6 +118,7 @@ def run(cfg, overrides: list[str]) -> dict:
     record.update(wall_time_s=time.perf_counter() - start,
                   tokens_per_s=tokens_per_s and tokens_per_s * trainer.world_size,  # each rank counts its own
                   peak_mem_mb=env.peak_memory_mb(device, baseline_mb), scan_backend=backends_used(),
+                  scan_fallbacks=fallbacks(), threads=torch.get_num_threads(),
                   device=env.device_name(device), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if trainer.is_global_zero:
         write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]),

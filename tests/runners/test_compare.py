@@ -63,3 +63,31 @@ def test_records_are_json_lines(tmp_path):
     [path] = (tmp_path / "records" / "smoke").glob("*.jsonl")
     lines = path.read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["model"] == "mamba2"
+
+
+def test_a_tuned_suite_trains_the_other_seeds_at_each_models_choice(tmp_path, capsys):
+    tune = ["suite.grid.0.pipelines=[mqar]", "suite.seeds=[0,1]",
+            "suite.tune.values=[0.001,0.03]"]
+    assert run_smoke(tmp_path, *tune) == 0
+    records = load_records(tmp_path / "records")
+    assert len(records) == 6 and all(r["tuning"]["values"] == [0.001, 0.03] for r in records)
+    for model in ("mamba", "transformerpp"):
+        trials = {r["protocol"]["optim"]["lr"]: r["metrics"]["val/acc"] for r in records
+                  if r["model"] == model and r["seed"] == 0}
+        [final] = [r for r in records if r["model"] == model and r["seed"] == 1]
+        best = max(trials.values())
+        assert final["protocol"]["optim"]["lr"] == next(lr for lr in (0.001, 0.03) if trials[lr] == best)
+    out = capsys.readouterr().out
+    assert "round 1 of 2: 4 runs" in out and "round 2 of 2: 2 runs" in out and "tuned optim.lr" in out
+    assert "Tuning:" in (tmp_path / "leaderboard.md").read_text()
+    assert run_smoke(tmp_path, *tune, "report=false") == 0  # resumes: nothing left to run in either round
+    out = capsys.readouterr().out
+    assert "4 already recorded, 0 to run" in out and "2 already recorded, 0 to run" in out
+
+
+def test_a_bad_tuning_block_fails_before_any_run(tmp_path, capsys):
+    from runners.config import main_guard
+    bad = ["suite.tune.key=model.d_model", "suite.tune.values=[16,32]"]
+    assert main_guard(lambda: run_smoke(tmp_path, *bad), "compare") == 2
+    assert "only optimiser and schedule settings" in capsys.readouterr().err
+    assert load_records(tmp_path / "records") == []

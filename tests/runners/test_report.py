@@ -109,7 +109,7 @@ def test_mean_and_std_over_seeds(report):
     assert set(rows) == {"mamba", "transformer", "s4d"}
     for model, row in rows.items():
         for i, n in enumerate(LENGTHS):
-            assert row[f"test/acc@{n} (%)"] == pm([INDUCTION[model, s][i] for s in (0, 1)])
+            assert row[f"test/acc@{n} (%)"].strip("*") == pm([INDUCTION[model, s][i] for s in (0, 1)])  # bold: see below
         assert row["seeds"] == "2"
         assert row["train/loss"] == "0.3 ± 0"
     # ranked by the primary metric
@@ -273,5 +273,49 @@ def test_runs_under_different_protocols_are_separate_rows(tmp_path):
     write(tmp_path / "r", record("mqar", "mamba", 0, {"test/acc": 0.6}, protocol=fast, config_hash="e" * 40))
     md = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")["markdown"].read_text()
     rows = table(md, "mqar")
-    assert sorted(r["test/acc (%)"] for r in rows) == ["20.0 ± —", "60.0 ± —"]
+    assert sorted(r["test/acc (%)"] for r in rows) == ["20.0 ± —", "60.0 ± —"]  # one seed, no n_test: no bold
     assert any("optim.lr=0.003" in " ".join(r.values()) for r in rows)
+
+
+def tuned(model, lr, seed, val, test, suite="tuned"):
+    spec = {"key": "optim.lr", "values": [0.001, 0.003], "metric": "val/acc", "mode": "max", "seeds": [0]}
+    return record("mqar", model, seed, {"val/acc": val, "test/acc": test}, suite=suite, tuning=spec,
+                  protocol={"optim": {"lr": lr, "weight_decay": 0.1}}, config_hash=f"{lr}-{seed}-{model}",
+                  data={"n_test": 512})
+
+
+def test_a_tuned_row_shows_the_rate_chosen_on_validation_and_every_trial(tmp_path):
+    # mamba is better at 0.003 on validation but (by chance) worse on test there: the choice must follow val
+    for rec in (tuned("mamba", 0.001, 0, val=0.50, test=0.90), tuned("mamba", 0.003, 0, val=0.70, test=0.60),
+                tuned("mamba", 0.003, 1, val=0.72, test=0.64),
+                tuned("transformer", 0.001, 0, val=0.80, test=0.81), tuned("transformer", 0.003, 0, 0.80, 0.10),
+                tuned("transformer", 0.001, 1, val=0.82, test=0.83)):
+        write(tmp_path / "records", rec)
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    md = (tmp_path / "leaderboard.md").read_text()
+    rows = {r["model"]: r for r in table(md, "mqar")}
+    assert set(rows) == {"mamba", "transformer"}                                      # one row per model
+    assert rows["mamba"]["tuned"] == "optim.lr=0.003" and rows["mamba"]["test/acc (%)"] == "62.0 ± 2.8"
+    assert rows["transformer"]["tuned"] == "optim.lr=0.001"                           # a tie goes to the first
+    assert rows["transformer"]["test/acc (%)"].strip("*") == "82.0 ± 1.4"
+    trials = {r["model"]: r for r in table(md, "mqar", nth=1)}
+    assert trials["mamba"] == {"model": "mamba", "val/acc at optim.lr=0.001": "50.0 ± —",
+                               "val/acc at optim.lr=0.003": "**70.0 ± —**", "chosen": "0.003"}
+    assert "Tuning:" in md
+
+
+def test_bold_only_where_the_gap_exceeds_the_spread(tmp_path):
+    from runners.report import BOLD_RULE
+    runs = {("mamba", 0): 0.90, ("mamba", 1): 0.92, ("transformer", 0): 0.50, ("transformer", 1): 0.52,
+            ("s4d", 0): 0.52, ("s4d", 1): 0.48}
+    for (model, seed), acc in runs.items():
+        write(tmp_path / "records", record("copy", model, seed, {"test/acc": acc}, data={"n_test": 128}))
+        # the same models on a task where the leader is within the seeds' spread and the binomial error
+        close = acc if model != "mamba" else 0.53 + 0.02 * seed
+        write(tmp_path / "records", record("close", model, seed, {"test/acc": close}, data={"n_test": 128}))
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    md = (tmp_path / "leaderboard.md").read_text()
+    copy, close = md.split("### Task `copy`")[1], md.split("### Task `close`")[1].split("### Task")[0]
+    assert "**91.0 ± 1.4**" in copy and copy.count("**") == 2
+    assert "**" not in close.split("Primary metric")[0]
+    assert BOLD_RULE.split(":")[0] in md

@@ -62,6 +62,14 @@ def test_models_see_the_same_batches_whatever_their_initialisation(tmp_path):
     assert torch.equal(*orders)
 
 
+def test_hash_does_not_depend_on_the_thread_count():
+    """A suite stopped on a 2-core machine resumes on a 16-core one: threads are recorded, not hashed."""
+    base = ["pipeline=mqar", "model.name=mamba"]
+    assert train.config_hash(compose("train", [*base, "trainer.threads=1"])) == \
+        train.config_hash(compose("train", [*base, "trainer.threads=8"])) == train.config_hash(compose("train", base))
+    assert train.config_hash(compose("train", [*base, "optim.lr=0.01"])) != train.config_hash(compose("train", base))
+
+
 def test_hash_follows_the_resolved_model_not_the_command(monkeypatch):
     from zoo import registry
     plain = compose("train", ["model.name=mamba2"])
