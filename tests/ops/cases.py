@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from zoo.ops.probe import GRAD_LOOSER, TOL  # DESIGN.md section 6, shared with auto's Triton checks
+from zoo.ops.probe import GRAD_LOOSER, TOL, outputs_and_grads  # noqa: F401  (shared with auto's Triton checks)
 
 # the optional inputs the one-token step functions take too; the full scans also take a padding mask
 SCAN_STEP_FLAGS = ("D", "z", "delta_bias", "delta_softplus", "initial_state")
@@ -60,20 +60,6 @@ def _cast(name, t, dtype):
     # parameters stay float32 when activations are half precision, as in a mixed-precision model
     keep = name in ("A", "D", "delta_bias", "dt_bias", "initial_state", "initial_states")
     return t.to(torch.float32 if keep and dtype in (torch.float16, torch.bfloat16) else dtype)
-
-
-def outputs_and_grads(fn, kw, seed=1):
-    """Run fn(**kw) returning (out, state); backprop a random cotangent into both; return all tensors."""
-    kw = {k: v.detach().clone().requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
-          for k, v in kw.items()}
-    out, state = fn(**kw)
-    g = torch.Generator().manual_seed(seed)
-    loss = (out.float() * torch.randn(out.shape, generator=g).to(out.device)).sum() \
-        + (state.float() * torch.randn(state.shape, generator=g).to(state.device)).sum()
-    loss.backward()
-    result = {"out": out.detach(), "state": state.detach()}
-    result.update({f"grad {k}": v.grad for k, v in kw.items() if torch.is_tensor(v) and v.requires_grad})
-    return result
 
 
 def on(kw: dict, device) -> dict:

@@ -54,10 +54,10 @@ def compare(fast, oracle, inputs: dict, device) -> str | None:
     rtol, atol = TOL[dtype]
     with torch.no_grad():
         got = fast(**_on(inputs, device))
-    want = _run(oracle, inputs, "cpu")
+    want = outputs_and_grads(oracle, inputs)
     problems = [_differs(f"forward {k} (no grad)", g, want[k], rtol, atol)
                 for k, g in zip(("out", "state"), got)]
-    got = _run(fast, inputs, device)
+    got = outputs_and_grads(fast, _on(inputs, device))
     for name in want:
         k = GRAD_LOOSER if name.startswith("grad") else 1
         problems.append(_differs(name, got.get(name), want[name], rtol * k, atol * k))
@@ -69,10 +69,12 @@ def _on(inputs, device):
     return {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
 
 
-def _run(fn, inputs, device) -> dict:
+def outputs_and_grads(fn, inputs: dict) -> dict:
+    """fn(**inputs) -> (out, state); backprop a fixed random cotangent into both. Returns the outputs and the
+    gradient of every floating-point input ("grad <name>")."""
     with torch.enable_grad():  # `auto` may be asked from inside no_grad (evaluation)
         kw = {k: v.detach().clone().requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
-              for k, v in _on(inputs, device).items()}
+              for k, v in inputs.items()}
         out, state = fn(**kw)
         g = torch.Generator().manual_seed(1)
         loss = (out.float() * torch.randn(out.shape, generator=g).to(out.device)).sum() \
