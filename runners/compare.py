@@ -63,9 +63,9 @@ def rounds(suite):
     return [(s["seeds"], lambda i: s["values"]), (rest, "chosen")]
 
 
-def check_runs(suite, results_dir: str, extra: list[str] = (), runs=None) -> tuple[list, list[str]]:
-    """Compose every run (default: the first round's) and build each distinct model and dataset once (no
-    training). Returns the composed configs and the parameter-budget violations."""
+def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, list[str]]:
+    """Compose every run of the first round and build each distinct model and dataset once (no training).
+    Returns the composed configs and the parameter-budget violations."""
     import zoo
 
     from .train import check_writable, prepare
@@ -74,7 +74,7 @@ def check_runs(suite, results_dir: str, extra: list[str] = (), runs=None) -> tup
     check_writable(Path(results_dir))
     configs, sizes = [], {}
     seeds, value_of = rounds(suite)[0]
-    for overrides in expand(suite, seeds, value_of) if runs is None else runs:
+    for overrides in expand(suite, seeds, value_of):
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
         key = (cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(("seed=", "model.name=", "optim.",
