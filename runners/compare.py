@@ -50,17 +50,15 @@ def expand(suite, seeds=None, value_of=None) -> list[list[str]]:
     return runs
 
 
-def rounds(suite):
-    """(seeds, value_of) of each round: untuned, one round of everything; tuned, the grid on the tuning
-    seeds, then the other seeds at each group's choice (`value_of` reads it from `chosen`)."""
+def first_seeds(suite) -> list:
+    """The seeds of the first round: every seed, or only the tuning seeds of a tuned suite."""
     s = tuning.spec(suite.tune)
     if s is None:
-        return [(list(suite.seeds), None)]
+        return list(suite.seeds)
     missing = [x for x in s["seeds"] if x not in suite.seeds]
     if missing:
         raise UsageError(f"suite.tune.seeds has {missing}, which suite.seeds={list(suite.seeds)} does not run")
-    rest = [x for x in suite.seeds if x not in s["seeds"]]
-    return [(s["seeds"], lambda i: s["values"]), (rest, "chosen")]
+    return s["seeds"]
 
 
 def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, list[str]]:
@@ -73,8 +71,7 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
 
     check_writable(Path(results_dir))
     configs, sizes = [], {}
-    seeds, value_of = rounds(suite)[0]
-    for overrides in expand(suite, seeds, value_of):
+    for overrides in expand(suite, first_seeds(suite)):
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
         key = (cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(("seed=", "model.name=", "optim.",
@@ -152,21 +149,18 @@ def main(argv=None):
     threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] \
         if launcher.kind == "joblib" else []
     tune = tuning.spec(suite.tune)
-    plan = rounds(suite)
+    seeds = first_seeds(suite)
     configs, mismatches = check_runs(suite, results_dir, threads)
     for line in mismatches:
         print(f"compare: warning: {line}", file=sys.stderr)
-    chosen: dict[int, object] = {}
-    failed = 0
-    for number, (seeds, value_of) in enumerate(plan, 1):
-        if value_of == "chosen":
-            chosen = choose(suite, tune, results_dir, threads)
-            value_of = lambda i: [chosen[i]] if chosen.get(i) is not None else []  # noqa: E731
-        overrides = [[*o, *threads] for o in expand(suite, seeds, value_of)]
-        runs = list(zip(overrides, configs if number == 1 else
-                        [compose("train", [*o, *_location(suite.name, results_dir)]) for o in overrides]))
-        failed += _round(runs, results_dir, cfg, launcher, tune, f"round {number} of {len(plan)}" * (len(plan) > 1))
-    if tune:
+    overrides = [[*o, *threads] for o in expand(suite, seeds)]
+    failed = _round(list(zip(overrides, configs)), results_dir, cfg, launcher, tune, "round 1 of 2" if tune else "")
+    if tune:  # the other seeds, each (pipeline, model, point) at the value it chose on validation
+        chosen = choose(suite, tune, results_dir, threads)
+        rest = [x for x in suite.seeds if x not in seeds]
+        overrides = [[*o, *threads] for o in expand(suite, rest, lambda i: [] if chosen[i] is None else [chosen[i]])]
+        runs = [(o, compose("train", [*o, *_location(suite.name, results_dir)])) for o in overrides]
+        failed += _round(runs, results_dir, cfg, launcher, tune, "round 2 of 2")
         _print_choices(suite, tune, chosen)
     if cfg.report:
         from .report import build_report

@@ -70,7 +70,7 @@ class TrainConf:
     seed: int = 0
     suite_name: str = "adhoc"               # the suite a run belongs to (its records folder)
     results_dir: str = "results"
-    data_root: str = "../shared/data"
+    data_root: str = "data"                 # where downloaded data sets are cached (inside the project)
 
 
 @dataclass

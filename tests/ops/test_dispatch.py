@@ -16,6 +16,7 @@ from .cases import SCAN_FLAGS, SSD_FLAGS, scan_inputs, ssd_inputs
 def clean_dispatch(monkeypatch):
     monkeypatch.delenv(dispatch.ENV_VAR, raising=False)
     monkeypatch.setattr(dispatch, "_checked", {})
+    monkeypatch.setattr(dispatch, "_available", {})
     dispatch.reset_backend_log()
 
 

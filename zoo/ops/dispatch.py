@@ -25,6 +25,7 @@ ENV_VAR = "MAMBAZOO_SCAN_BACKEND"
 BACKENDS = ("naive", "chunked", "triton")
 
 log = logging.getLogger("zoo.ops")
+_available: dict[tuple, tuple[bool, str]] = {}
 _checked: dict[tuple, tuple[bool, str]] = {}
 _last: dict[str, str] = {}
 _counts: dict[str, dict[str, int]] = {}
@@ -38,10 +39,18 @@ def backend_module(op: str, backend: str):
 
 
 def triton_available(op: str, device: torch.device) -> tuple[bool, str]:
-    """(can run, why not): the package is installed, the device can run kernels, the module imports."""
+    """(can run, why not): the package is installed, the device can run kernels, the module imports.
+    Cached per (op, device, interpreter setting): `auto` asks on every call."""
+    device = torch.device(device)
+    key = (op, str(device), os.environ.get("TRITON_INTERPRET"))
+    if key not in _available:
+        _available[key] = _find_triton(op, device)
+    return _available[key]
+
+
+def _find_triton(op: str, device: torch.device) -> tuple[bool, str]:
     if importlib.util.find_spec("triton") is None:
         return False, "the triton package is not installed (pip install 'mambazoo[triton]')"
-    device = torch.device(device)
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
     if device.type != "cuda" and not (interpreted and device.type == "cpu"):
         return False, f"Triton kernels need a CUDA device (or TRITON_INTERPRET=1 on the CPU), got {device}"
