@@ -27,9 +27,6 @@ from .config import UsageError, compose, main_guard
 from .env import ROOT
 from .records import find_record, find_record_path, record_path, write_record
 
-PARAM_TOLERANCE = 0.10  # models compared on one pipeline differ in size by at most this fraction
-
-
 def groups(suite) -> list[list[str]]:
     """The overrides of every (pipeline, model, point) of the grid, without seed or tuned value."""
     return [[*suite.common, f"pipeline={pipeline}", f"model.name={model}", *point]
@@ -71,24 +68,35 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
 
     check_writable(Path(results_dir))
     configs, sizes = [], {}
-    for overrides in expand(suite, first_seeds(suite)):
+    tolerance = {i: block.param_tolerance for i, block in enumerate(suite.grid)}
+    for overrides, block in zip(expand(suite, first_seeds(suite)), _blocks(suite, first_seeds(suite))):
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
-        key = (cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(("seed=", "model.name=", "optim.",
-                                                                                    "schedule."))))
+        key = (block, cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(
+            ("seed=", "model.name=", "optim.", "schedule."))))
         if cfg.model.name not in sizes.setdefault(key, {}):
             check_logger(cfg)
-            sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg)[1].model)
-    return configs, _param_mismatches(sizes)
+            sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg).task.model)
+    return configs, _param_mismatches(sizes, tolerance)
 
 
-def _param_mismatches(sizes) -> list[str]:
+def _blocks(suite, seeds) -> list[int]:
+    """The grid block of every run `expand(suite, seeds)` lists, in the same order."""
+    per_group = [i for i, block in enumerate(suite.grid)
+                 for _ in range(len(block.pipelines) * len(block.models) * len(block.points))]
+    s = tuning.spec(suite.tune)
+    values = len(s["values"]) if s else 1
+    return [b for _ in seeds for b in per_group for _ in range(values)]
+
+
+def _param_mismatches(sizes, tolerance) -> list[str]:
     lines = []
-    for (pipeline, _), by_model in sizes.items():
+    for (block, pipeline, _), by_model in sizes.items():
+        tol = tolerance[block]
         low, high = min(by_model.values()), max(by_model.values())
-        if high > low * (1 + PARAM_TOLERANCE):
+        if tol is not None and high > low * (1 + tol):
             counts = ", ".join(f"{m} {n:,}" for m, n in sorted(by_model.items(), key=lambda kv: kv[1]))
-            lines.append(f"{pipeline}: parameter counts differ by more than {PARAM_TOLERANCE:.0%} ({counts})")
+            lines.append(f"{pipeline}: parameter counts differ by more than {tol:.0%} ({counts})")
     return lines
 
 
@@ -112,13 +120,21 @@ def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str, tune: 
         return stamp(suite_dir, digest, tune) or rec
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     rec = dict(status="failed", suite=suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
-               task=cfg.data.task, model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
+               task=task_name(cfg), model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
                error=f"the run's process exited with status {done.returncode}: {lines[-1] if lines else 'no output'}",
                command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
     if tune:
         rec["tuning"] = tune
     write_record(record_path(Path(results_dir) / "records", suite_name, rec["run_name"], digest), rec)
     return rec
+
+
+def task_name(cfg) -> str:
+    from omegaconf import OmegaConf
+
+    from tasks.kinds import kind_for, resolve_data
+    data = resolve_data(OmegaConf.to_container(cfg.data, resolve=True))
+    return kind_for(data["task"]).task_name(data)
 
 
 def stamp(suite_dir: Path, digest: str, tune: dict | None) -> dict | None:
@@ -240,8 +256,10 @@ def _launch(todo, suite_name, results_dir, launcher, tune):
 def _summary(record) -> str:
     if record["status"] != "ok":
         return f"  FAILED {record['run_name']}: {record.get('error')}"
-    accs = {k.split("/", 1)[1]: f"{v:.3f}" for k, v in record["metrics"].items() if k.startswith("test/acc")}
-    return f"  {record['run_name']}: {accs} ({record['wall_time_s']:.0f} s)"
+    primary = record.get("primary_metric", "test/acc")
+    shown = {k.split("/", 1)[1]: f"{v:.3f}" for k, v in record["metrics"].items()
+             if k.startswith(primary.split("@")[0])}
+    return f"  {record['run_name']}: {shown} ({record['wall_time_s']:.0f} s)"
 
 
 if __name__ == "__main__":

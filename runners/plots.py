@@ -6,6 +6,7 @@ outlines, so the files are small and their labels can be searched in the HTML pa
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from runners.report_rows import at_lengths, is_accuracy, is_number  # noqa: E402
+from runners.report_rows import at_points, is_accuracy, is_number  # noqa: E402
 
 PALETTE = plt.get_cmap("tab10").colors
 PAPER_MARKERS = ("s", "^", "v", "x", "+", "d", "*", "<", ">")
@@ -28,9 +29,10 @@ def colours(models) -> dict:
 
 def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: list[dict], plots_dir: Path,
                colour: dict) -> list[tuple[str, Path]]:
-    """(caption, file) of the plots for one task's rows: accuracy against evaluation length where they report
-    `acc@<length>` at two lengths or more; accuracy against state size for MQAR, or wherever one model ran
-    at several state sizes; otherwise the primary metric as one bar per row."""
+    """(caption, file) of the plots for one task's rows: the primary metric against n where they report it
+    as `<metric>@<n>` at two n or more (accuracy against evaluation length, MSE against the forecasting
+    horizon); accuracy against state size for MQAR, or wherever one model ran at several state sizes;
+    otherwise the primary metric as one bar per row."""
     rows = [r for r in rows if r.runs and r.stat(primary)] if primary else []
     if not rows:
         return []
@@ -39,16 +41,19 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
     pct = is_accuracy(primary)
     ylabel = f"{primary} (%)" if pct else primary
     ours = "ours: mean ± std over seeds"
-    lengths = at_lengths(rows, primary.split("/")[0])
+    lengths = at_points(rows, primary)
     if len(lengths) >= 2:
         series = []
         for r in rows:
             stats = [(n, r.stat(m)) for n, m in sorted(lengths.items()) if r.stat(m)]
             if stats:
+                k = 100.0 if pct else 1.0
                 series.append(dict(label=name[id(r)], colour=colour[r.model], x=[n for n, _ in stats],
-                                   mean=[100 * s[0] for _, s in stats], std=[100 * (s[1] or 0) for _, s in stats]))
+                                   mean=[k * s[0] for _, s in stats], std=[k * (s[1] or 0) for _, s in stats]))
         paper = []
         for src in sources:
+            if src.get("metric", primary).split("@")[0] != primary.split("@")[0]:
+                continue  # e.g. the paper's MAE table beside our MSE plot
             scale = paper_scale(src, primary)
             for e in src["entries"] if scale is not None else []:
                 # only over the lengths we evaluated: the paper's run to 2^20 would squash ours into a corner
@@ -57,11 +62,19 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
                 if points:
                     paper.append(dict(label=e.get("paper_model", "?"), colour=colour.get(e.get("ours")),
                                       x=[x for x, _ in points], y=[y for _, y in points]))
-        train = {r.data["seq_len"] for r in rows if is_number(r.data.get("seq_len"))}
-        path = length_plot(stem.with_name(stem.name + "--length.svg"), f"{task} ({suite}): accuracy vs length",
-                           f"{lengths[max(lengths)].split('@')[0]} (%)", series, train, paper)
-        return [(f"{task}: accuracy against evaluation length ({ours}, shaded); dotted: our training length"
-                 + ("; dashed: the paper's numbers at the same lengths" if paper else ""), path)]
+        pivot = next((r.first("pivot") for r in rows if r.first("pivot")), None)
+        base = primary.split("@")[0]
+        if pivot:  # e.g. MSE against the forecasting horizon
+            axis, train = f"{pivot} (log2 scale)", set()
+            what = f"{base} against {pivot}"
+        else:
+            axis = "evaluation sequence length (tokens, log2 scale)"
+            train = {r.data["seq_len"] for r in rows if is_number(r.data.get("seq_len"))}
+            what = f"{base} against evaluation length"
+        path = length_plot(stem.with_name(stem.name + "--length.svg"), f"{task} ({suite}): {what}",
+                           f"{base} (%)" if pct else base, series, train, paper, axis, pct)
+        return [(f"{task}: {what} ({ours}, shaded)" + ("; dotted: our training length" if train else "")
+                 + (f"; dashed: the paper's numbers at the same {pivot or 'lengths'}" if paper else ""), path)]
     models = {r.model for r in rows}
     by_state = any(len({r.first("state_size") for r in rows if r.model == m}) > 1 for m in models)
     if "mqar" in task.lower() or by_state:
@@ -100,16 +113,18 @@ def _scaled(row, metric: str) -> tuple[float, float]:
     return k * mean, k * (std or 0.0)
 
 
-def length_plot(path: Path, title: str, ylabel: str, series: list[dict], train_lengths, paper: list[dict]) -> Path:
-    """Accuracy against evaluation length on a log2 axis.
+def length_plot(path: Path, title: str, ylabel: str, series: list[dict], train_lengths, paper: list[dict],
+                xlabel: str = "evaluation sequence length (tokens, log2 scale)", percent: bool = True) -> Path:
+    """A metric against n (evaluation length, horizon) on a log2 axis.
 
     series: {label, colour, x, mean, std} per model row (a ±std band around the mean);
     paper: {label, colour, x, y} per published line, drawn dashed.
     """
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    low, high = (0.0, 100.0) if percent else (-math.inf, math.inf)
     for s in series:
-        lo = [max(m - d, 0.0) for m, d in zip(s["mean"], s["std"])]
-        hi = [min(m + d, 100.0) for m, d in zip(s["mean"], s["std"])]
+        lo = [max(m - d, low) for m, d in zip(s["mean"], s["std"])]
+        hi = [min(m + d, high) for m, d in zip(s["mean"], s["std"])]
         ax.plot(s["x"], s["mean"], marker="o", color=s["colour"], label=s["label"])
         ax.fill_between(s["x"], lo, hi, color=s["colour"], alpha=0.2, linewidth=0)
     for p, marker in zip(paper, PAPER_MARKERS * len(paper)):  # markers tell apart papers' models we did not run
@@ -119,8 +134,8 @@ def length_plot(path: Path, title: str, ylabel: str, series: list[dict], train_l
         ax.axvline(length, color="black", linestyle=":", label="our training length" if i == 0 else None)
     ax.set_xscale("log", base=2)
     _tick_at(ax, {x for s in series for x in s["x"]} | set(train_lengths))
-    ax.set_xlabel("evaluation sequence length (tokens, log2 scale)")
-    return _finish(fig, ax, path, title, ylabel, percent=True)
+    ax.set_xlabel(xlabel)
+    return _finish(fig, ax, path, title, ylabel, percent=percent)
 
 
 def state_size_plot(path: Path, title: str, ylabel: str, points: list[dict]) -> Path:

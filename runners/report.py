@@ -18,8 +18,8 @@ from pathlib import Path
 
 from runners import plots, tuning
 from runners.render import to_html, to_markdown
-from runners.report_rows import (Row, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
-                                 primary_metric, read_published, read_records, split_tuned)
+from runners.report_rows import (Row, direction, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
+                                 pivoted, primary_metric, read_published, read_records, split_tuned)
 
 EMPTY = "No records yet — run `make reproduce`."
 
@@ -49,7 +49,7 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[
     """The report as blocks (see runners.render) and the plot files drawn for it."""
     kept = newest(records)
     shown, trials = split_tuned(kept)
-    tables = group_rows(shown)
+    tables = group_rows(pivoted(shown))
     colour = plots.colours(rec["model"] for rec in kept)
     blocks = [("h", 1, "mambazoo leaderboard"), ("p", _provenance(records, kept)),
               ("p", "Our metrics are the mean ± sample std over seeds (the `seeds` column says how many; "
@@ -98,56 +98,61 @@ def _provenance(records: list[dict], kept: list[dict]) -> str:
 
 
 BOLD_RULE = ("A test metric is **bold** only where its row beats every other row by more than the spread: the "
-             "best mean minus the second best must exceed the sum of their seed standard deviations plus twice "
-             "the binomial standard error of the difference, sqrt(p1(1-p1)/n + p2(1-p2)/n) with n the number "
-             "of test sequences. Where no row clears that margin, or the noise cannot be estimated (one seed and no "
-             "test-set size), nothing is bold.")
+             "gap between the best mean and the second best must exceed the sum of their seed standard "
+             "deviations, plus, for accuracies, twice the binomial standard error of the difference, "
+             "sqrt(p1(1-p1)/n + p2(1-p2)/n) with n the number of test sequences. Where no row clears that "
+             "margin, or the noise cannot be estimated (one seed, and for an error metric such as MSE no "
+             "binomial term to fall back on), nothing is bold.")
 
 
-def bold_winner(rows: list[Row], metric: str) -> Row | None:
-    """The row whose mean of an accuracy `metric` beats every other row by more than the spread (BOLD_RULE)."""
+def bold_winner(rows: list[Row], metric: str, better: str = "max") -> Row | None:
+    """The row whose mean of `metric` beats every other row by more than the spread (BOLD_RULE); `better`
+    says which direction wins."""
+    sign = 1.0 if better == "max" else -1.0
     stats = sorted(((st, r) for r in rows if (st := r.stat(metric)) and not math.isnan(st[0])),
-                   key=lambda sr: -sr[0][0])
+                   key=lambda sr: -sign * sr[0][0])
     if len(stats) < 2:
         return None
     (m1, s1, _), top = stats[0]
     (m2, s2, _), second = stats[1]
-    n = top.data.get("n_test") or second.data.get("n_test")
+    n = (top.data.get("n_test") or second.data.get("n_test")) if is_accuracy(metric) else None
     if not (is_number(n) and n > 0) and (s1 is None or s2 is None):
         return None  # neither the test-set size nor the seeds say how large the noise is
     binomial = math.sqrt((m1 * (1 - m1) + m2 * (1 - m2)) / n) if is_number(n) and n > 0 else 0.0
-    return top if m1 - m2 > (s1 or 0.0) + (s2 or 0.0) + 2 * binomial else None
+    return top if sign * (m1 - m2) > (s1 or 0.0) + (s2 or 0.0) + 2 * binomial else None
 
 
 def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> list[tuple]:
     rows = [r for r in rows if r.runs]
     if not rows:
         return [("p", "No finished runs yet; see Failed runs.")]
-    if primary and is_accuracy(primary):  # ranked only where we know higher is better
+    better = direction(rows, primary) if primary else None
+    if better:  # ranked only where the records say which direction is better
         def rank(r):
             stat = r.stat(primary)
-            return -stat[0] if stat and not math.isnan(stat[0]) else math.inf
+            return (-stat[0] if better == "max" else stat[0]) if stat and not math.isnan(stat[0]) else math.inf
         rows = sorted(rows, key=rank)
     metrics = metric_names(rows, primary)
     scalar = [(i, src) for i, src in enumerate(sources, 1) if any("value" in e for e in src["entries"])]
     labelled = any(r.label for r in rows)
     tuned = any(r.first("tuning") for r in rows)
-    winners = {m: bold_winner(rows, m) for m in metrics if m.startswith("test/") and is_accuracy(m)}
+    directions = {m: direction(rows, m) for m in metrics}
+    winners = {m: bold_winner(rows, m, directions[m]) for m in metrics if m.startswith("test/") and directions[m]}
     columns = (["model"] + ["config"] * labelled + ["tuned"] * tuned
                + ["survey section", "mechanism", "params", "state size", "seeds"]
                + [m + " (%)" * is_accuracy(m) for m in metrics]
                + [f"**paper [{i}]** {src.get('metric', '')} ({src.get('unit', '?')})" for i, src in scalar]
-               + ["tokens/s", "peak mem (MB)", "scan backend", "reproduce"])
+               + [f"{_unit(rows)}/s", "peak mem (MB)", "scan backend", "reproduce"])
     table = []
     for r in rows:
         tax = r.first("taxonomy") or {}
-        n = len(r.runs)
+        n = len(r.seeds())
         cells = ([r.model] + [r.label] * labelled + [_tuned_cell(r)] * tuned
-                 + [tax.get("section", "—"), tax.get("mechanism", "—"), _si(r.first("params")),
+                 + [tax.get("section", "—"), tax.get("mechanism", "—"), _params(r),
                     _count(r.first("state_size")), str(n) + (f" (+{len(r.failed)} failed)" if r.failed else "")]
                  + [_bold_if(fmt_stat(r.stat(m), is_accuracy(m), n), winners.get(m) is r) for m in metrics]
                  + [_paper_value(src, r.model) for _, src in scalar]
-                 + [_si(_mean_of(r, "tokens_per_s")), _count(_mean_of(r, "peak_mem_mb")), _backends(r),
+                 + [_si(_throughput(r)), _count(_mean_of(r, "peak_mem_mb")), _backends(r),
                     _command(r)])
         table.append(cells)
     note = f"Primary metric: `{primary}`." if primary else "No metric reported."
@@ -175,7 +180,7 @@ def _tuning_blocks(groups: list[dict]) -> list[tuple]:
         accuracy = is_accuracy(g["spec"]["metric"])
         cells = [_bold_if(fmt_stat(mean_std(g["scores"].get(v) or []), accuracy, len(g["spec"]["seeds"])), v == g["chosen"])
                  for v in values]
-        rows.append([g["model"] + (f" ({g['label']})" if g.get("label") else "")] + cells + [_num(g["chosen"])])
+        rows.append([g["model"] + (f" ({g['label']})" if g["label"] else "")] + cells + [_num(g["chosen"])])
     return [("p", f"Tuning: each model trained at every {s['key']} of the grid on seed(s) "
                   f"{', '.join(map(str, s['seeds']))}; the value with the best mean {s['metric']} ({s['mode']}) "
                   f"was kept, and the other seeds trained at it only. The rows above are at the kept value."),
@@ -272,6 +277,23 @@ def _error_line(rec: dict) -> str:
 def _mean_of(row: Row, key: str):
     vals = [r[key] for r in row.runs if is_number(r.get(key))]
     return math.fsum(vals) / len(vals) if vals else None
+
+
+def _throughput(row: Row):
+    """Mean training throughput; records before `throughput` existed counted tokens as `tokens_per_s`."""
+    vals = [v for r in row.runs if is_number(v := r.get("throughput", r.get("tokens_per_s")))]
+    return math.fsum(vals) / len(vals) if vals else None
+
+
+def _unit(rows: list[Row]) -> str:
+    units = {r.get("throughput_unit", "tokens") for row in rows for r in row.runs}
+    return units.pop() if len(units) == 1 else "units"
+
+
+def _params(row: Row) -> str:
+    """The parameter count, or its range over a pivoted row's runs (a forecaster's head grows with the horizon)."""
+    counts = sorted({r["params"] for r in row.runs if is_number(r.get("params"))})
+    return "—" if not counts else _si(counts[0]) if len(counts) == 1 else f"{_si(counts[0])}–{_si(counts[-1])}"
 
 
 def _backends(row: Row) -> str:

@@ -117,6 +117,24 @@ def newest(records: list[dict]) -> list[dict]:
     return keep_newest(records, lambda r: row_key(r) + (_canon(r.get("seed")),))
 
 
+def pivoted(records: list[dict]) -> list[dict]:
+    """Records of a kind with a `pivot` (a data setting, e.g. the forecasting horizon) folded so that one row
+    holds them all: the pivot leaves the row's data, and each metric is renamed `<metric>@<value>`, as the
+    forecasting papers tabulate one column per horizon."""
+    out = []
+    for rec in records:
+        pivot = rec.get("pivot")
+        value = (rec.get("data") or {}).get(pivot) if pivot else None
+        if value is None:
+            out.append(rec)
+            continue
+        at = lambda m: f"{m}@{value}"  # noqa: E731
+        out.append(dict(rec, data={k: v for k, v in rec["data"].items() if k != pivot},
+                        metrics={at(m): v for m, v in (rec.get("metrics") or {}).items()},
+                        primary_metric=at(rec["primary_metric"]) if rec.get("primary_metric") else None))
+    return out
+
+
 def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]]]:
     """The records to tabulate, and the tuning groups per (suite, task). An untuned record is shown; of a
     tuned (pipeline, model, config) group only the runs at the value it chose on validation (and its
@@ -140,7 +158,10 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
         chosen = tuning.best(scores, s)
         shown += [r for r in recs if r["status"] != "ok"
                   or tuning.grid_value(tuning.value_of(r, s["key"]), s["values"]) == chosen]
-        trials.setdefault(key[:2], []).append(dict(model=recs[0]["model"], spec=s, scores=scores, chosen=chosen))
+        pivot = recs[0].get("pivot")
+        label = f"{pivot}={recs[0]['data'][pivot]}" if pivot and pivot in (recs[0].get("data") or {}) else ""
+        trials.setdefault(key[:2], []).append(dict(model=recs[0]["model"], label=label, spec=s, scores=scores,
+                                                   chosen=chosen))
     return shown, trials
 
 
@@ -167,7 +188,8 @@ class Row:
         return next((r[key] for r in self.runs + self.failed if r.get(key) is not None), None)
 
     def seeds(self) -> list:
-        return sorted((r.get("seed") for r in self.runs), key=str)
+        """The distinct seeds of the finished runs (a pivoted row has one run per seed and pivot value)."""
+        return sorted({r.get("seed") for r in self.runs}, key=str)
 
 
 def mean_std(values: list[float]):
@@ -212,21 +234,37 @@ def _label(rows: list[Row]):
 
 
 def primary_metric(rows: list[Row]) -> str | None:
+    """The metric the records name most often as primary (of a pivoted table: the one at the first pivot
+    value, e.g. test/mse@96), else the first metric there is."""
     named = Counter(r["primary_metric"] for row in rows for r in row.runs if r.get("primary_metric"))
     if named:
-        return named.most_common(1)[0][0]
+        return sorted(named, key=lambda m: (-named[m], _order(m, None)))[0]
     metrics = metric_names(rows, None)
     return metrics[0] if metrics else None
 
 
+def _order(name: str, primary: str | None) -> tuple:
+    split, _, base = name.partition("/")
+    at = re.match(r"(.*)@(\d+)$", base)
+    return (name != primary, SPLIT_ORDER.get(split, 9), split, at.group(1) if at else base,
+            int(at.group(2)) if at else -1)
+
+
 def metric_names(rows: list[Row], primary: str | None) -> list[str]:
-    def order(name):
-        split, _, base = name.partition("/")
-        at = re.match(r"(.*)@(\d+)$", base)
-        return (name != primary, SPLIT_ORDER.get(split, 9), split, at.group(1) if at else base,
-                int(at.group(2)) if at else -1)
     names = {m for row in rows for r in row.runs for m, v in (r.get("metrics") or {}).items() if is_number(v)}
-    return sorted(names, key=order)
+    return sorted(names, key=lambda m: _order(m, primary))
+
+
+def direction(rows: list[Row], metric: str) -> str | None:
+    """"max" or "min" for `metric`, from the records' `metric_directions` (by base name: "mse" covers
+    "test/mse@96"); accuracies are "max" in records that predate the field; None when unknown."""
+    base = re.sub(r"@\d+$", "", metric.partition("/")[2] or metric)
+    for row in rows:
+        for r in row.runs:
+            found = (r.get("metric_directions") or {}).get(base)
+            if found:
+                return found
+    return "max" if is_accuracy(metric) else None
 
 
 def is_accuracy(metric: str) -> bool:
@@ -234,9 +272,11 @@ def is_accuracy(metric: str) -> bool:
     return bool(ACCURACY.search(metric))
 
 
-def at_lengths(rows: list[Row], split: str) -> dict[int, str]:
-    """{evaluation length: metric name} of the `<split>/acc@<length>` metrics these rows report."""
-    found = (re.fullmatch(rf"{re.escape(split)}/acc@(\d+)", m) for m in metric_names(rows, None))
+def at_points(rows: list[Row], primary: str) -> dict[int, str]:
+    """{n: metric name} of the `<metric>@<n>` metrics these rows report for the primary metric's split and
+    base name (evaluation lengths of test/acc, horizons of test/mse)."""
+    stem = re.escape(re.sub(r"@\d+$", "", primary))
+    found = (re.fullmatch(rf"{stem}@(\d+)", m) for m in metric_names(rows, None))
     return {int(m.group(1)): m.group(0) for m in found if m}
 
 

@@ -10,19 +10,6 @@ from omegaconf import MISSING
 
 
 @dataclass
-class DataConf:
-    task: str = MISSING                      # a generator of tasks.language.synthetic
-    settings: Dict[str, Any] = field(default_factory=dict)  # the generator's own arguments (checked by it)
-    n_train: int = 2048
-    n_val: int = 256
-    n_test: int = 512
-    batch_size: int = 32
-    eval_batch_size: Optional[int] = None
-    eval_lengths: List[int] = field(default_factory=list)
-    seed: int = 0                            # the data's seed: the same examples whatever the run seed
-
-
-@dataclass
 class OptimConf:
     lr: float = 1e-3
     weight_decay: float = 0.1
@@ -48,6 +35,8 @@ class TrainerConf:
     log_every_n_steps: int = 25
     progress_bar: bool = True
     threads: Optional[int] = None            # torch CPU threads (None: torch's default)
+    patience: Optional[int] = None           # stop after this many validations without a better val loss,
+    #                                          and test the best weights (None: train all max_steps)
 
 
 @dataclass
@@ -62,7 +51,8 @@ class LoggerConf:
 class TrainConf:
     model: Dict[str, Any] = field(default_factory=lambda: {"name": MISSING})  # name + settings (checked by zoo)
     pipeline_name: str = MISSING
-    data: DataConf = field(default_factory=DataConf)
+    # the data settings of the pipeline's task kind, checked (and their defaults filled) by tasks.kinds
+    data: Dict[str, Any] = field(default_factory=lambda: {"task": MISSING})
     optim: OptimConf = field(default_factory=OptimConf)
     schedule: ScheduleConf = field(default_factory=ScheduleConf)
     trainer: TrainerConf = field(default_factory=TrainerConf)
@@ -78,6 +68,8 @@ class GridConf:
     pipelines: List[str] = MISSING
     models: List[str] = MISSING
     points: List[List[str]] = field(default_factory=lambda: [[]])  # extra override sets, one run each
+    param_tolerance: Optional[float] = 0.10  # models of one pipeline differ in size by at most this fraction
+    #                                          (null where the architectures cannot match, e.g. DLinear)
 
 
 @dataclass

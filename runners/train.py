@@ -29,6 +29,8 @@ DISPLAY = ("progress_bar", "log_every_n_steps")
 # recorded and kept in the reproducing command (float sums depend on it) but not hashed, so a suite
 # stopped on one machine resumes on another with a different core count
 UNHASHED = DISPLAY + ("threads",)
+# trainer settings added after records were made: hashed only when set, so those records stay found
+HASHED_IF_SET = ("patience",)
 
 
 def resolved(cfg) -> dict:
@@ -36,10 +38,13 @@ def resolved(cfg) -> dict:
     variant's defaults, so that editing a variant file changes the hash of the runs that use it."""
     import zoo
     from omegaconf import OmegaConf
+    from tasks.kinds import resolve_data
     content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in VOLATILE}
-    content["trainer"] = {k: v for k, v in content["trainer"].items() if k not in UNHASHED}
+    content["trainer"] = {k: v for k, v in content["trainer"].items()
+                          if k not in UNHASHED and not (k in HASHED_IF_SET and v is None)}
     settings = {k: v for k, v in content["model"].items() if k != "name"}
     try:
+        content["data"] = resolve_data(content["data"])
         content["model"] = {"name": cfg.model.name, **zoo.resolved_config(cfg.model.name, **settings)}
     except (KeyError, ValueError) as exc:
         raise UsageError(exc.args[0]) from None
@@ -62,17 +67,24 @@ def command(overrides: list[str]) -> str:
 
 
 def prepare(cfg):
-    """Build data, model and task; every bad setting fails here, before any training or record."""
+    """Build data, model and task (a tasks.kinds.Built); every bad setting fails here, before any training
+    or record."""
     import zoo
-    from tasks.build import build_task
+    from tasks.kinds import build
 
     settings = {k: v for k, v in _plain(cfg.model).items() if k != "name"}
+
+    def make_model(**io):
+        decided = sorted(set(io) & set(settings))
+        if decided:
+            raise ValueError(f"model.{decided[0]} is decided by the data ({decided[0]}={io[decided[0]]}); "
+                             f"remove it from the command or the config")
+        return zoo.create_model(cfg.model.name, **io, **settings)
+
     try:
-        data, task = build_task(cfg, lambda vocab_size: zoo.create_model(cfg.model.name, vocab_size=vocab_size,
-                                                                         **settings))
-    except (KeyError, ValueError, TypeError) as exc:  # the registry, layers and generators name the bad setting
+        return build(cfg, make_model)
+    except (KeyError, ValueError, TypeError) as exc:  # the registry, layers and data name the bad setting
         raise UsageError(exc.args[0] if exc.args else str(exc)) from None
-    return data, task, zoo.model_info(cfg.model.name)
 
 
 def run(cfg, overrides: list[str]) -> dict:
@@ -92,16 +104,19 @@ def run(cfg, overrides: list[str]) -> dict:
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data, task, info = prepare(cfg)
+    built = prepare(cfg)
+    data, task = built.data, built.task
     content = resolved(cfg)
-    record = dict(suite=cfg.suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name, task=cfg.data.task,
+    record = dict(suite=cfg.suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name, task=built.name,
                   data=data.describe(), model=cfg.model.name,
                   model_config={k: v for k, v in content["model"].items() if k != "name"},
                   protocol={k: content[k] for k in ("optim", "schedule", "trainer")},
-                  taxonomy=info.taxonomy, seed=cfg.seed, config_hash=config_hash(cfg), command=command(overrides),
-                  params=zoo.count_parameters(task.model), state_size=int(task.model.state_size(data.input_length)),
-                  primary_metric="test/acc", git_commit=env.git_commit(), versions=env.versions())
-    trainer, meter = build_trainer(cfg, f"{record['run_name']}-{record['config_hash'][:8]}")
+                  taxonomy=zoo.model_info(cfg.model.name).taxonomy, seed=cfg.seed, config_hash=config_hash(cfg),
+                  command=command(overrides), params=zoo.count_parameters(task.model),
+                  state_size=_state_size(task.model, built.input_length), primary_metric=built.primary,
+                  metric_directions=built.directions, pivot=built.pivot, git_commit=env.git_commit(),
+                  versions=env.versions())
+    trainer, meter = build_trainer(cfg, f"{record['run_name']}-{record['config_hash'][:8]}", built)
     device = trainer.strategy.root_device
     dispatch.reset_backend_log()
     baseline_mb = env.reset_peak_memory(device)
@@ -114,9 +129,9 @@ def run(cfg, overrides: list[str]) -> dict:
         record.update(status="ok", metrics=metrics)
     except Exception as exc:  # a run that dies is recorded as failed, and the caller goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], metrics={})
-    tokens_per_s = meter.tokens_per_s()
+    per_s = meter.per_s()
     record.update(wall_time_s=time.perf_counter() - start,
-                  tokens_per_s=tokens_per_s and tokens_per_s * trainer.world_size,  # each rank counts its own
+                  throughput=per_s and per_s * trainer.world_size, throughput_unit=built.unit,  # per rank
                   peak_mem_mb=env.peak_memory_mb(device, baseline_mb), scan_backend=backends_used(),
                   scan_fallbacks=fallbacks(), threads=torch.get_num_threads(),
                   device=env.device_name(device), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -124,6 +139,11 @@ def run(cfg, overrides: list[str]) -> dict:
         write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]),
                      record)
     return record
+
+
+def _state_size(model, length):
+    """Floats a sequence carries while decoding, for models that decode recurrently (None otherwise)."""
+    return int(model.state_size(length)) if length is not None and hasattr(model, "state_size") else None
 
 
 def check_writable(results: Path):
@@ -158,7 +178,7 @@ def main(argv=None):
     if record["status"] != "ok":
         print(f"train: run failed: {record['error']}", file=sys.stderr)
         return 1
-    shown = {k: round(v, 4) for k, v in record["metrics"].items() if k.startswith(("val/acc", "test/acc"))}
+    shown = {k: round(v, 4) for k, v in record["metrics"].items() if k.startswith(("val/", "test/"))}
     print(f"{record['run_name']}: {shown}  ({record['wall_time_s']:.0f} s)")
     return 0
 

@@ -1,6 +1,9 @@
-"""The Lightning Trainer of a run, its logger, and the throughput meter every record reports."""
+"""The Lightning Trainer of a run, its logger, the throughput meter every record reports, and early
+stopping on the validation loss that tests the best weights seen."""
 from __future__ import annotations
 
+import copy
+import math
 import time
 
 import lightning as L
@@ -10,20 +13,46 @@ from .config import UsageError
 
 
 class Throughput(L.Callback):
-    """Training tokens per second of wall time spent in training steps (validation excluded)."""
+    """Training units (what `count(batch)` counts: tokens, samples, ...) per second of wall time spent in
+    training steps (validation excluded)."""
 
-    def __init__(self):
-        self.tokens, self.seconds, self._t0 = 0, 0.0, None
+    def __init__(self, count):
+        self.count, self.units, self.seconds, self._t0 = count, 0, 0.0, None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
         self._t0 = time.perf_counter()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         self.seconds += time.perf_counter() - self._t0
-        self.tokens += batch[0].numel()
+        self.units += self.count(batch)
 
-    def tokens_per_s(self) -> float | None:
-        return self.tokens / self.seconds if self.seconds else None
+    def per_s(self) -> float | None:
+        return self.units / self.seconds if self.seconds else None
+
+
+class BestWeights(L.Callback):
+    """Early stopping as the forecasting protocol does it: after `patience` validations without a lower
+    `monitor`, stop; either way, the weights of the best validation are the ones tested. The copy is kept
+    in memory (these models are small), so no checkpoint file is written."""
+
+    def __init__(self, patience: int, monitor: str = "val/loss"):
+        self.patience, self.monitor = patience, monitor
+        self.best, self.best_state, self.waited = math.inf, None, 0
+
+    def on_validation_end(self, trainer, module):
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics[self.monitor])
+        if value < self.best:
+            self.best, self.waited = value, 0
+            self.best_state = copy.deepcopy(module.state_dict())
+        else:
+            self.waited += 1
+            trainer.should_stop = trainer.should_stop or self.waited >= self.patience
+
+    def on_fit_end(self, trainer, module):
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
 
 
 def check_logger(cfg):
@@ -51,20 +80,24 @@ def build_logger(cfg, run_name: str):
     return False
 
 
-def build_trainer(cfg, run_name: str):
+def build_trainer(cfg, run_name: str, built):
+    """The Trainer and its throughput meter; `built` (tasks.kinds.Built) says what a batch counts."""
     t = cfg.trainer
-    meter = Throughput()
+    meter = Throughput(built.count)
+    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else [])
+    if t.patience is not None and t.patience < 1:
+        raise UsageError(f"trainer.patience={t.patience}: give a positive number of validations, or null")
     try:
-        trainer = _trainer(t, meter, build_logger(cfg, run_name))
+        trainer = _trainer(t, callbacks, build_logger(cfg, run_name))
     except MisconfigurationException as exc:  # e.g. trainer=gpu on a machine without one
         raise UsageError(f"trainer={t.accelerator}: {exc}".splitlines()[0]) from None
     return trainer, meter
 
 
-def _trainer(t, meter, logger):
+def _trainer(t, callbacks, logger):
     return L.Trainer(
         accelerator=t.accelerator, devices=t.devices, strategy=t.strategy, precision=t.precision,
         max_steps=t.max_steps, val_check_interval=min(t.val_every_steps, t.max_steps), check_val_every_n_epoch=None,
         limit_val_batches=t.limit_val_batches, log_every_n_steps=t.log_every_n_steps,
         enable_progress_bar=t.progress_bar, enable_model_summary=False, enable_checkpointing=False,
-        num_sanity_val_steps=0, deterministic=True, logger=logger, callbacks=[meter])
+        num_sanity_val_steps=0, deterministic=True, logger=logger, callbacks=callbacks)

@@ -1,8 +1,7 @@
-"""The LightningModule every task shares: optimiser groups, warm-up + cosine schedule, metrics per split.
+"""What every task module shares: optimiser groups, warm-up + cosine schedule, gradient clipping.
 
-A task sees a model only as `model(inputs) -> logits`; which positions count is the data's business
-(targets are -100 where nothing is scored), so the same module trains every model on every
-token-prediction task and the protocol cannot differ between the models of a comparison.
+A task kind subclasses `Task` and defines its steps; the optimiser and schedule come from here, so the
+protocol cannot differ between the models, or the domains, of a comparison.
 """
 from __future__ import annotations
 
@@ -10,12 +9,7 @@ import math
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
-
-from .language.synthetic import IGNORE_INDEX as IGNORE
-
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -38,68 +32,24 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: 
     return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class TokenTask(L.LightningModule):
-    """Next-token cross-entropy and accuracy on the scored positions.
+class Task(L.LightningModule):
+    """AdamW over `parameter_groups`, warm-up + cosine per step, norm clipping; `cfg` is the run config."""
 
-    `eval_names[split]` names the metric of each evaluation dataloader of that split, e.g.
-    {"val": ["val/acc"], "test": ["test/acc", "test/acc@128", ...]}.
-    """
-
-    def __init__(self, model: nn.Module, eval_names: dict[str, list[str]], lr: float = 1e-3,
-                 weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 0,
-                 min_lr_ratio: float = 0.1, total_steps: int = 1000, grad_clip: float | None = 1.0):
+    def __init__(self, model: nn.Module, cfg):
         super().__init__()
         self.model = model
-        self.eval_names = eval_names
-        self.hp = dict(lr=lr, weight_decay=weight_decay, betas=tuple(betas), warmup_steps=warmup_steps,
-                       min_lr_ratio=min_lr_ratio, total_steps=total_steps)
-        self.grad_clip = grad_clip
-        names = [n for split in eval_names.values() for n in split]
-        self.metrics = nn.ModuleDict({_key(n): MeanMetric() for n in names})
+        optim, schedule = cfg.optim, cfg.schedule
+        self.hp = dict(lr=optim.lr, weight_decay=optim.weight_decay, betas=tuple(optim.betas),
+                       warmup_steps=schedule.warmup_steps, min_lr_ratio=schedule.min_lr_ratio,
+                       total_steps=cfg.trainer.max_steps)
+        self.grad_clip = optim.grad_clip
 
     def forward(self, inputs):
         return self.model(inputs)
 
-    def _loss_and_hits(self, batch):
-        inputs, targets = batch
-        logits = self(inputs)
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)
-        scored = targets != IGNORE
-        hits = (logits.argmax(-1) == targets)[scored].float()
-        return loss, hits
-
-    def training_step(self, batch, batch_idx):
-        loss, hits = self._loss_and_hits(batch)
+    def check_finite(self, loss):
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} at step {self.global_step}")
-        self.log("train/loss", loss, prog_bar=True)
-        self.log("train/acc", hits.mean(), prog_bar=True)
-        return loss
-
-    def _eval_step(self, split, batch, dataloader_idx):
-        loss, hits = self._loss_and_hits(batch)
-        name = self.eval_names[split][dataloader_idx]
-        self.metrics[_key(name)].update(hits.mean(), weight=hits.numel())  # accuracy over scored positions
-        if dataloader_idx == 0:
-            self.log(f"{split}/loss", loss, add_dataloader_idx=False, batch_size=batch[0].shape[0])
-
-    def validation_step(self, batch, batch_idx, dataloader_idx=0):
-        self._eval_step("val", batch, dataloader_idx)
-
-    def test_step(self, batch, batch_idx, dataloader_idx=0):
-        self._eval_step("test", batch, dataloader_idx)
-
-    def _log_epoch(self, split):
-        for name in self.eval_names[split]:
-            metric = self.metrics[_key(name)]
-            self.log(name, metric.compute(), prog_bar=split == "val", add_dataloader_idx=False)
-            metric.reset()
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
         if self.grad_clip:
@@ -113,6 +63,6 @@ class TokenTask(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-def _key(name: str) -> str:
-    # ModuleDict keys cannot contain "."; metric names may ("test/acc@0.5" is not used, but be safe)
+def metric_key(name: str) -> str:
+    # ModuleDict keys cannot contain "." or "/"
     return name.replace("/", "__").replace(".", "_").replace("@", "_at_")

@@ -10,6 +10,7 @@ built-in variants are the YAML files under `zoo/variants/`; a user adds one by w
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 import os
 from dataclasses import dataclass, field
@@ -118,11 +119,13 @@ def list_models(domain: str | None = None) -> list[str]:
 
 
 def _load_builtins():
-    """The built-in variants, then those in the folders of $MAMBAZOO_VARIANTS (os.pathsep-separated)."""
+    """The built-in variants, then those in the folders of $MAMBAZOO_VARIANTS (os.pathsep-separated).
+    Each folder `variants/<domain>/` has a package `zoo.<domain>` whose import registers its builders."""
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
-        from . import language  # noqa: F401  registers the builders the built-in variants use
+        for domain in sorted(p.name for p in VARIANTS_DIR.iterdir() if p.is_dir()):
+            importlib.import_module(f"{__package__}.{domain}")
         load_variants(VARIANTS_DIR)
         for extra in filter(None, os.environ.get(VARIANTS_ENV, "").split(os.pathsep)):
             if not Path(extra).exists():
@@ -135,7 +138,13 @@ def _settings(fn) -> list[str]:
     return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def _takes_any(fn) -> bool:
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+
+
 def _check_settings(name, builder, settings, where):
+    if _takes_any(_BUILDERS[builder]):  # a thin wrapper (e.g. over timm.create_model) checks its own settings
+        return
     known = _settings(_BUILDERS[builder])
     for key in settings:
         if key not in known:

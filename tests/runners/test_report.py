@@ -319,3 +319,39 @@ def test_bold_only_where_the_gap_exceeds_the_spread(tmp_path):
     assert "**91.0 ± 1.4**" in copy and copy.count("**") == 2
     assert "**" not in close.split("Primary metric")[0]
     assert BOLD_RULE.split(":")[0] in md
+
+
+def forecast(model, seed, horizon, mse, **extra):
+    """A forecasting record: one horizon per run, MSE (lower is better), throughput in windows."""
+    return record("ETTh1", model, seed, {"test/mse": mse, "test/mae": mse / 2, "val/loss": mse}, suite="ts",
+                  data={"dataset": "ETTh1", "lookback": 96, "horizon": horizon}, primary_metric="test/mse",
+                  metric_directions={"mse": "min", "mae": "min", "loss": "min"}, pivot="horizon",
+                  throughput=250.0, throughput_unit="windows", params=1000 + horizon,
+                  config_hash=f"{model}-{seed}-{horizon}", **extra)
+
+
+def test_forecasting_runs_fold_into_one_row_per_model_with_a_column_per_horizon(tmp_path):
+    runs = {("s_mamba", 96): (0.40, 0.42), ("s_mamba", 336): (0.50, 0.52),
+            ("dlinear", 96): (0.45, 0.47), ("dlinear", 336): (0.48, 0.52)}
+    for (model, horizon), values in runs.items():
+        for seed, mse in enumerate(values):
+            write(tmp_path / "records", forecast(model, seed, horizon, mse))
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    md = (tmp_path / "leaderboard.md").read_text()
+    rows = table(md, "ETTh1")
+    assert [r["model"] for r in rows] == ["s_mamba", "dlinear"]        # ranked by test/mse@96, lower first
+    s_mamba = rows[0]
+    assert s_mamba["test/mse@96"] == "**0.41 ± 0.01414**" and s_mamba["test/mse@336"] == "0.51 ± 0.01414"
+    assert s_mamba["seeds"] == "2" and s_mamba["params"] == "1.1k–1.34k" and s_mamba["windows/s"] == "250"
+    assert "Primary metric: `test/mse@96`" in md
+    # lower is better: at 336 dlinear's mean is lower, but not by more than the two seeds' spread
+    assert rows[1]["test/mse@336"] == "0.5 ± 0.02828"
+    assert (tmp_path / "plots" / "ts--ETTh1--length.svg").exists()
+    assert "mse against horizon" in md
+
+
+def test_bold_for_a_lower_is_better_metric_needs_two_seeds(tmp_path):
+    write(tmp_path / "records", forecast("s_mamba", 0, 96, 0.1))
+    write(tmp_path / "records", forecast("dlinear", 0, 96, 0.9))
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    assert "**" not in (tmp_path / "leaderboard.md").read_text().split("### Task `ETTh1`")[1].split("Primary")[0]

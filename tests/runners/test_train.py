@@ -29,7 +29,9 @@ def test_record_has_what_the_leaderboard_needs(tmp_path):
     assert all(0 <= rec["metrics"][f"test/acc@{n}"] <= 1 for n in lengths)
     assert rec["taxonomy"]["section"].startswith("Mamba-1") and rec["model_config"]["d_model"] == 16
     assert rec["scan_backend"] == {"selective_scan": {"chunked": rec["scan_backend"]["selective_scan"]["chunked"]}}
-    assert rec["params"] > 0 and rec["state_size"] > 0 and rec["tokens_per_s"] > 0
+    assert rec["params"] > 0 and rec["state_size"] > 0 and rec["throughput"] > 0
+    assert rec["throughput_unit"] == "tokens" and rec["primary_metric"] == "test/acc"
+    assert rec["metric_directions"]["acc"] == "max" and rec["pivot"] is None
     # in a process that ran other tests freed memory is reused, so only >= 0 holds here; a fresh
     # process (each run of a suite) measures > 0, see test_compare
     assert rec["peak_mem_mb"] >= 0
@@ -51,12 +53,12 @@ def test_same_command_and_seed_give_identical_metrics(tmp_path):
 
 
 def test_models_see_the_same_batches_whatever_their_initialisation(tmp_path):
-    from tasks.build import build_task
+    from tasks.kinds import build
     cfg = compose("train", [*TINY, "pipeline=mqar", f"results_dir={tmp_path}"])
     orders = []
     for draws in (0, 1000):  # a model whose initialisation draws more random numbers than another's
         torch.manual_seed(cfg.seed)
-        data, _ = build_task(cfg, lambda vocab: (torch.randn(draws), torch.nn.Linear(1, 1))[1])
+        data = build(cfg, lambda vocab_size: (torch.randn(draws), torch.nn.Linear(1, 1))[1]).data
         data.setup()
         orders.append(next(iter(data.train_dataloader()))[0])
     assert torch.equal(*orders)
@@ -82,7 +84,7 @@ def test_hash_follows_the_resolved_model_not_the_command(monkeypatch):
 
 
 def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
-    from tasks.base import TokenTask
+    from tasks.language.task import TokenTask
 
     def diverge(self, batch, batch_idx):
         raise FloatingPointError("training loss became nan at step 1\nsecond line")
@@ -98,6 +100,10 @@ def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
     (["pipeline=mqar", "data.settings.num_kv_pairs=40"], r"num_kv_pairs=40"),
     (["pipeline=induction_heads", "+data.settings.pairs=3"], r"data.settings has \['pairs'\]"),
     (["logger.kind=tensorboard"], r"logger.kind='tensorboard'"),
+    (["pipeline=mqar", "+data.n_tset=3"], r"data.n_tset is no setting of token data; did you mean 'n_test'"),
+    (["pipeline=mqar", "data.task=mqr"], r"data.task='mqr' is no task; did you mean 'mqar'"),
+    (["pipeline=mqar", "+model.vocab_size=9"], r"model.vocab_size is decided by the data \(vocab_size=64\)"),
+    (["trainer.patience=0"], r"trainer.patience=0: give a positive number"),
 ])
 def test_bad_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
     with pytest.raises(UsageError, match=message) as err:

@@ -1,3 +1,16 @@
 """Overrides that shrink any run to a couple of steps on tiny data (config tests, smoke runs)."""
 TINY = ["trainer.max_steps=2", "trainer.val_every_steps=2", "trainer.progress_bar=false", "logger=none",
         "data.n_train=16", "data.n_val=8", "data.n_test=8", "data.batch_size=8", "model.d_model=16"]
+# a forecaster keeps the shipped series (its splits are fixed) but a short look-back and horizon
+TINY_FORECAST = [*TINY[:4], "data.lookback=24", "data.horizon=8", "data.eval_batch_size=1024"]
+
+
+def tiny(overrides: list[str]) -> list[str]:
+    """TINY for the kind of run `overrides` compose to (width 16 where the model has a width)."""
+    import zoo
+    from runners.config import compose
+    from tasks.kinds import kind_for
+    cfg = compose("train", list(overrides))
+    if kind_for(cfg.data.task).name == "token":
+        return TINY
+    return TINY_FORECAST + ["model.d_model=16"] * ("d_model" in zoo.resolved_config(cfg.model.name))

@@ -1,4 +1,4 @@
-"""Every registered model gets the same checks (generated from list_models())."""
+"""Every registered language model gets the same checks (generated from list_models(domain="language"))."""
 import pytest
 import torch
 
@@ -12,7 +12,7 @@ def small(name):
     return zoo.create_model(name, vocab_size=VOCAB, **SMALL)
 
 
-@pytest.fixture(params=zoo.list_models())
+@pytest.fixture(params=zoo.list_models(domain="language"))
 def name(request):
     return request.param
 

@@ -1,0 +1,106 @@
+"""Task kinds: how a pipeline's `data.task` becomes a DataModule, a LightningModule and what the record
+and the leaderboard need to know about it.
+
+A kind (token prediction, forecasting, ...) registers itself, with the `data.task` names it serves, when its
+domain package under `tasks/` is imported; `kind_for` imports every domain package once, so adding a
+domain never means editing this file.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+DIRECTIONS = ("max", "min")
+
+
+@dataclass
+class Built:
+    """One run's pieces. `io`: the settings the data decides, passed to `create_model` (vocabulary,
+    variables, horizon, ...). `directions`: {base metric name: "max" | "min"} ("acc" covers "test/acc@64").
+    `count(batch)`: how many `unit`s (tokens, samples, ...) a training batch holds, for throughput.
+    `pivot`: a data setting whose runs the leaderboard shows as columns of one row (metric@value), e.g.
+    the forecasting horizon. `input_length`: the length `state_size` is reported at (None: not reported)."""
+    data: Any
+    task: Any
+    name: str
+    io: dict
+    primary: str
+    directions: dict
+    unit: str
+    count: Callable[[Any], int]
+    pivot: str | None = None
+    input_length: int | None = None
+
+    def __post_init__(self):
+        bad = {k: v for k, v in self.directions.items() if v not in DIRECTIONS}
+        if bad:
+            raise ValueError(f"metric directions must be one of {DIRECTIONS}, got {bad}")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """`build(cfg, data, make_model) -> Built`, where `data` holds the resolved data settings and
+    `make_model(**io)` returns the network. `data_defaults`: the
+    data settings a pipeline may leave out (resolved into the config hash, so a default is part of what a
+    run is). `task_name(data)`: the record's task name, known before anything is built."""
+    name: str
+    tasks: tuple
+    data_defaults: dict
+    build: Callable
+    task_name: Callable[[dict], str] = field(default=lambda data: data["task"])
+
+
+_KINDS: dict[str, Kind] = {}
+_loaded = False
+
+
+def register_kind(kind: Kind) -> Kind:
+    for task in kind.tasks:
+        other = next((k for k in _KINDS.values() if task in k.tasks and k.name != kind.name), None)
+        if other:
+            raise ValueError(f"data.task {task!r} is served by kind {other.name!r} already")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def kind_for(task: str) -> Kind:
+    """The kind serving `data.task=<task>`, or ValueError naming the tasks there are."""
+    _load_domains()
+    for kind in _KINDS.values():
+        if task in kind.tasks:
+            return kind
+    known = sorted(t for k in _KINDS.values() for t in k.tasks)
+    close = difflib.get_close_matches(str(task), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"data.task={task!r} is no task{hint} (tasks: {', '.join(known)})")
+
+
+def resolve_data(data: dict) -> dict:
+    """The data settings with the kind's defaults filled in; an unknown key is a ValueError naming it."""
+    kind = kind_for(data.get("task"))
+    unknown = sorted(set(data) - set(kind.data_defaults) - {"task"})
+    if unknown:
+        known = sorted(kind.data_defaults)
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"data.{unknown[0]} is no setting of {kind.name} data{hint} (it takes: {', '.join(known)})")
+    return {**kind.data_defaults, **data}
+
+
+def build(cfg, make_model: Callable[..., Any]) -> Built:
+    from omegaconf import OmegaConf
+    data = resolve_data(OmegaConf.to_container(cfg.data, resolve=True))
+    return kind_for(data["task"]).build(cfg, data, make_model)
+
+
+def _load_domains():
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+            if module.ispkg:
+                importlib.import_module(f"{__package__}.{module.name}")

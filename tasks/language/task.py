@@ -1,0 +1,65 @@
+"""The token-prediction task: next-token cross-entropy and accuracy on the scored positions.
+
+A task sees a model only as `model(inputs) -> logits`; which positions count is the data's business
+(targets are -100 where nothing is scored), so the same module trains every model on every
+token-prediction task.
+"""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from ..base import Task, metric_key
+from .synthetic import IGNORE_INDEX as IGNORE
+
+
+class TokenTask(Task):
+    """`eval_names[split]` names the metric of each evaluation dataloader of that split, e.g.
+    {"val": ["val/acc"], "test": ["test/acc", "test/acc@128", ...]}."""
+
+    def __init__(self, model: nn.Module, cfg, eval_names: dict[str, list[str]]):
+        super().__init__(model, cfg)
+        self.eval_names = eval_names
+        names = [n for split in eval_names.values() for n in split]
+        self.metrics = nn.ModuleDict({metric_key(n): MeanMetric() for n in names})
+
+    def _loss_and_hits(self, batch):
+        inputs, targets = batch
+        logits = self(inputs)
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)
+        scored = targets != IGNORE
+        hits = (logits.argmax(-1) == targets)[scored].float()
+        return loss, hits
+
+    def training_step(self, batch, batch_idx):
+        loss, hits = self._loss_and_hits(batch)
+        self.check_finite(loss)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/acc", hits.mean(), prog_bar=True)
+        return loss
+
+    def _eval_step(self, split, batch, dataloader_idx):
+        loss, hits = self._loss_and_hits(batch)
+        name = self.eval_names[split][dataloader_idx]
+        self.metrics[metric_key(name)].update(hits.mean(), weight=hits.numel())  # accuracy over scored positions
+        if dataloader_idx == 0:
+            self.log(f"{split}/loss", loss, add_dataloader_idx=False, batch_size=batch[0].shape[0])
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        self._eval_step("val", batch, dataloader_idx)
+
+    def test_step(self, batch, batch_idx, dataloader_idx=0):
+        self._eval_step("test", batch, dataloader_idx)
+
+    def _log_epoch(self, split):
+        for name in self.eval_names[split]:
+            metric = self.metrics[metric_key(name)]
+            self.log(name, metric.compute(), prog_bar=split == "val", add_dataloader_idx=False)
+            metric.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self):
+        self._log_epoch("test")
