@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 from .layers import MIXERS, MLPS, build_mixer, build_norm, check_mixer_kwargs, mixer_code
+from .layers.directional import DIRECTIONS, Directional, check_directions
 from .layers.mlp import hidden_size
 
 
@@ -43,19 +44,32 @@ class Backbone(nn.Module):
     mixers: {code or name: kwargs} applied to every block of that kind.
     mlp: None or 'swiglu', with hidden size mlp_ratio * d_model rounded up to a multiple of 8.
     norm: 'rmsnorm' or 'layernorm' (computed in float32); final_norm adds one after the last block.
+    directions: 'forward', or 'bidirectional' (each block's mixer also runs over the reversed sequence, with
+    its own parameters unless share_params, the two outputs merged by 'sum' or 'mean'); only a forward
+    backbone decodes token by token.
     """
 
     def __init__(self, d_model: int, pattern: str = "MM", mixers: dict | None = None, mlp: str | None = None,
-                 mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0, final_norm: bool = True):
+                 mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0, final_norm: bool = True,
+                 directions: str = "forward", share_params: bool = False, merge: str = "sum"):
         super().__init__()
         _check_pattern(pattern)
         kwargs = _mixer_kwargs(mixers)
         if mlp is not None and mlp not in MLPS:
             raise ValueError(f"unknown mlp {mlp!r}; choose one of {', '.join(MLPS)} or None")
         build_norm(norm, 1)  # an unknown norm fails here, before any block is built
+        check_directions(directions, merge)
         self.d_model, self.pattern = d_model, pattern
+
+        def mixer(code):
+            build = lambda: build_mixer(code, d_model, **kwargs.get(code, {}))  # noqa: E731
+            if directions == "forward":
+                return build()
+            n = 1 if share_params else len(DIRECTIONS[directions](1))
+            return Directional([build() for _ in range(n)], directions, merge)
+
         self.blocks = nn.ModuleList(
-            Block(d_model, build_mixer(code, d_model, **kwargs.get(code, {})),
+            Block(d_model, mixer(code),
                   MLPS[mlp](d_model, hidden=hidden_size(d_model, mlp_ratio)) if mlp is not None else None,
                   norm, dropout)
             for code in pattern)

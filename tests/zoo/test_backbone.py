@@ -87,3 +87,27 @@ def test_bad_config_names_the_problem():
         Backbone(D_MODEL, "M", mlp="geglu")
     with pytest.raises(ValueError, match="'batchnorm'"):
         Backbone(D_MODEL, "M", norm="batchnorm")
+
+
+def test_a_bidirectional_block_adds_the_reversed_scan_put_back_in_order():
+    from zoo.backbone import Backbone
+    torch.manual_seed(0)
+    shared = Backbone(16, pattern="M", directions="bidirectional", share_params=True, final_norm=False).double()
+    block = shared.blocks[0]
+    x = torch.randn(2, 9, 16, dtype=torch.float64)
+    mixer = block.mixer.mixers[0]
+    h = block.norm(x)
+    expected = x + mixer(h) + mixer(h.flip(1)).flip(1)
+    assert torch.allclose(shared(x), expected, atol=1e-12)
+    separate = Backbone(16, pattern="M", directions="bidirectional", merge="mean")
+    assert len(separate.blocks[0].mixer.mixers) == 2
+    with pytest.raises(NotImplementedError, match="no recurrent decoding state"):
+        separate.init_state(2)
+
+
+def test_bad_direction_settings_name_them():
+    from zoo.backbone import Backbone
+    with pytest.raises(ValueError, match=r"directions='sideways' is not one of forward, bidirectional"):
+        Backbone(16, directions="sideways")
+    with pytest.raises(ValueError, match=r"merge='max' is not one of sum, mean"):
+        Backbone(16, directions="bidirectional", merge="max")

@@ -1,4 +1,5 @@
-"""SwiGLU feed-forward: the MLP of Transformer++ and of the hybrid blocks."""
+"""Feed-forward blocks: SwiGLU (Transformer++ and the hybrids) and the GELU MLP of the Transformer encoders
+(iTransformer, PatchTST and the forecasters built like them)."""
 from __future__ import annotations
 
 import math
@@ -28,4 +29,18 @@ class SwiGLU(nn.Module):
         return self.w_out(F.silu(gate) * up)
 
 
-MLPS = {"swiglu": SwiGLU}
+class GeluMLP(nn.Module):
+    """out = W_out(gelu(W_in x)), with biases, as in the Transformer encoder."""
+
+    def __init__(self, d_model: int, mlp_ratio: float = 4.0, hidden: int | None = None, multiple_of: int = 8,
+                 bias: bool = True):
+        super().__init__()
+        self.hidden = hidden_size(d_model, mlp_ratio, multiple_of) if hidden is None else hidden
+        self.w_in = nn.Linear(d_model, self.hidden, bias=bias)
+        self.w_out = nn.Linear(self.hidden, d_model, bias=bias)
+
+    def forward(self, x):
+        return self.w_out(F.gelu(self.w_in(x)))
+
+
+MLPS = {"swiglu": SwiGLU, "gelu": GeluMLP}
