@@ -30,15 +30,23 @@ class ConvSSMState:
         return self.d_inner * (self.d_conv - 1) + self.d_inner * self.d_state
 
 
+def forget_gate(y, u, z):
+    """Mamba+ (Liang et al., Bi-Mamba+, 2024): the SSM output gated by silu(z) as in Mamba, plus the scan's
+    input u (the conv features) let through by the complementary gate 1 - sigmoid(z), so what the
+    recurrence decays away can still reach the output."""
+    return y * F.silu(z) + u * (1 - torch.sigmoid(z))
+
+
 class Mamba1Mixer(ConvSSMState, nn.Module):
     """(batch, seqlen, d_model) -> (batch, seqlen, d_model); d_inner = expand * d_model channels,
-    each with its own diagonal A of d_state entries; dt, B and C are functions of the input (selection)."""
+    each with its own diagonal A of d_state entries; dt, B and C are functions of the input (selection).
+    `forget_gate`: the Mamba+ output gate (see `forget_gate`) instead of Mamba's y * silu(z)."""
 
     def __init__(self, d_model: int, d_state: int = 16, expand: int = 2, d_conv: int = 4, dt_rank="auto",
                  dt_min: float = 1e-3, dt_max: float = 1e-1, dt_init_floor: float = 1e-4, A_init: str = "s4d_real",
-                 conv_bias: bool = True, bias: bool = False):
+                 conv_bias: bool = True, bias: bool = False, forget_gate: bool = False):
         super().__init__()
-        self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
+        self.d_model, self.d_state, self.d_conv, self.forget_gate = d_model, d_state, d_conv, forget_gate
         self.d_inner = d_inner = int(expand * d_model)
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
 
@@ -65,8 +73,10 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)        # (batch, d_inner, seqlen) each
         u = F.silu(self.conv(u))
         dt, B, C = (t.transpose(1, 2) for t in self._selection(u.transpose(1, 2)))
-        y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=z,
+        y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=None if self.forget_gate else z,
                            delta_bias=self.dt_proj.bias, delta_softplus=True)
+        if self.forget_gate:
+            y = forget_gate(y, u, z)
         return self.out_proj(y.transpose(1, 2))
 
     def step(self, x_t, state):
@@ -75,6 +85,9 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         u, window = self.conv.step(u, window)
         u = F.silu(u)
         dt, B, C = self._selection(u)
-        y, h = selective_scan_step(h, u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=z,
-                                   delta_bias=self.dt_proj.bias, delta_softplus=True)
+        y, h = selective_scan_step(h, u, dt, -torch.exp(self.A_log), B, C, D=self.D,
+                                   z=None if self.forget_gate else z, delta_bias=self.dt_proj.bias,
+                                   delta_softplus=True)
+        if self.forget_gate:
+            y = forget_gate(y, u, z)
         return self.out_proj(y), (window, h)
