@@ -34,11 +34,17 @@ def checks(monkeypatch):
 
 
 def test_auto_on_cpu_is_chunked_and_recorded():
-    selective_scan(**scan_inputs(seqlen=5))
+    selective_scan(**scan_inputs(seqlen=16))
     ssd(**ssd_inputs(seqlen=5), chunk_size=4)
     assert last_backend("selective_scan") == "chunked" and last_backend("ssd") == "chunked"
     assert backends_used() == {"selective_scan": {"chunked": 1}, "ssd": {"chunked": 1}}
     assert fallbacks() == {}  # chunked is the CPU's backend, not a fallback
+
+
+def test_auto_scans_a_sequence_shorter_than_a_chunked_sub_block_sequentially():
+    """Chunked pads to 16 steps; naive takes one per token (a forecaster scans 7 variables, or 1 token)."""
+    selective_scan(**scan_inputs(seqlen=15))
+    assert last_backend("selective_scan") == "naive" and fallbacks() == {}
 
 
 def test_environment_override(monkeypatch):

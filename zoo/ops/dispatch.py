@@ -97,7 +97,7 @@ def resolve(op: str, backend: str, device: torch.device, call: dict) -> str:
         source = f"backend={backend!r}"
     if backend == "auto":
         if not auto_considers_triton(device):
-            return "chunked"
+            return "naive" if _too_short_to_chunk(op, call) else "chunked"
         works, why = triton_checked(op, device, call)
         if works:
             return "triton"
@@ -111,6 +111,15 @@ def resolve(op: str, backend: str, device: torch.device, call: dict) -> str:
             raise RuntimeError(f"{source} asked for Triton, but it cannot run: {why}. "
                                f"Use backend='auto' or 'chunked'.")
     return backend
+
+
+def _too_short_to_chunk(op: str, call: dict) -> bool:
+    """A selective scan shorter than the chunked backend's sub-block is padded to a whole one there (16 steps
+    for 1 token); the sequential backend takes exactly as many steps as there are tokens, and is faster."""
+    if op != "selective_scan":
+        return False
+    from .selective_scan.chunked import SUB
+    return call["u"].shape[-1] < SUB
 
 
 def _note_fallback(op: str, why: str):
