@@ -81,3 +81,19 @@ def test_variant_file_errors_name_the_file(tmp_path, scratch_registry):
     bad.write_text(f"name: z\nbuilder: language_model\ntaxonomy: {TAXONOMY}\nconfig: {{d_stat: 3}}\n")
     with pytest.raises(ValueError, match=r"bad\.yaml.*no setting 'd_stat'"):
         zoo.load_variants(bad)
+
+
+def test_every_domain_folder_registers_its_builders():
+    """variants/<domain>/ is loaded after importing zoo.<domain>: no hand-kept list of domains."""
+    assert {"s_mamba", "itransformer", "patchtst", "dlinear"} <= set(zoo.list_models("timeseries"))
+    assert {"variate_forecaster", "patch_forecaster", "dlinear", "language_model"} <= set(registry._BUILDERS)
+
+
+def test_a_builder_taking_any_settings_checks_them_itself(scratch_registry, monkeypatch):
+    monkeypatch.setattr(registry, "_BUILDERS", dict(registry._BUILDERS))
+
+    @registry.register_builder("wrapper")
+    def wrapper(**settings):
+        return torch.nn.Linear(settings.pop("width"), 1)
+    zoo.register_model("wrapped", "wrapper", TAXONOMY, width=3)
+    assert zoo.create_model("wrapped", anything_else=1).in_features == 3

@@ -1,0 +1,8 @@
+"""Time-series forecasters: variate-token and patch-token models over the zoo's backbones, TimeMachine and
+DLinear, plus Bi-Mamba+'s series-relation-aware decider."""
+from .dlinear import DLinear
+from .sra import sra_decision
+from .timemachine import TimeMachine
+from .tokens import PatchForecaster, VariateForecaster
+
+__all__ = ["DLinear", "PatchForecaster", "TimeMachine", "VariateForecaster", "sra_decision"]
