@@ -53,3 +53,12 @@ def test_parameter_mismatch_is_reported(tmp_path):
     suite.grid[0].points = [["model.pattern=MMMMMM"]]  # mamba 3x deeper than transformerpp
     _, mismatches = compare.check_runs(suite, str(tmp_path))
     assert mismatches and "differ by more than 10%" in mismatches[0]
+
+
+def test_timeseries_suite_pairs_match_parameter_counts(tmp_path):
+    suite = compose("compare", ["suite=timeseries"]).suite
+    models = {m for b in suite.grid for m in b.models}
+    assert {"s_mamba", "timemachine", "bimamba_plus", "itransformer", "patchtst", "dlinear"} <= models
+    assert len(suite.seeds) >= 2 and suite.tune.mode == "min"
+    _, mismatches = compare.check_runs(suite, str(tmp_path))
+    assert mismatches == []
