@@ -227,9 +227,10 @@ def _label(rows: list[Row]):
     def varying(group):
         keys = {k for r in group for k in flat(r)}
         return {k for k in keys if len({_canon(flat(r).get(k)) for r in group}) > 1}
-    data_keys = {k for k in varying(rows) if k.startswith(("data.", "optim.", "schedule.", "trainer."))}
+    tuned = {s["key"] for r in rows if (s := r.first("tuning"))}  # shown in the table's own `tuned` column
+    data_keys = {k for k in varying(rows) if k.startswith(("data.", "optim.", "schedule.", "trainer."))} - tuned
     for r in rows:
-        keys = sorted(varying([o for o in rows if o.model == r.model]) | data_keys)
+        keys = sorted((varying([o for o in rows if o.model == r.model]) | data_keys) - tuned)
         r.label = " ".join(f"{k}={_short(flat(r)[k])}" for k in keys if k in flat(r))
 
 
