@@ -245,10 +245,15 @@ def primary_metric(rows: list[Row]) -> str | None:
 
 
 def _order(name: str, primary: str | None) -> tuple:
-    split, _, base = name.partition("/")
-    at = re.match(r"(.*)@(\d+)$", base)
-    return (name != primary, SPLIT_ORDER.get(split, 9), split, at.group(1) if at else base,
-            int(at.group(2)) if at else -1)
+    """The primary metric, then by split; within a split the primary's kind first (every test/mse@n
+    before test/mae@n), then by name and n."""
+    def parts(metric):
+        split, _, base = metric.partition("/")
+        at = re.match(r"(.*)@(\d+)$", base)
+        return split, at.group(1) if at else base, int(at.group(2)) if at else -1
+    split, base, n = parts(name)
+    primary_base = parts(primary)[1] if primary else None
+    return (name != primary, SPLIT_ORDER.get(split, 9), split, base != primary_base, base, n)
 
 
 def metric_names(rows: list[Row], primary: str | None) -> list[str]:

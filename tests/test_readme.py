@@ -39,11 +39,17 @@ def test_models_table_is_the_registry():
     assert table == models_table(), "README's model table is stale: paste the output of `python -m zoo`"
 
 
+def readme_variant(builder):
+    """The README's variant file for `builder` (one per domain)."""
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if f"builder: {builder}" in b]
+    return block
+
+
 def test_readme_variant_file_builds_a_model(tmp_path, monkeypatch):
     import torch
 
     from zoo import create_model, load_variants, registry
-    (block,) = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    block = readme_variant("language_model")
     spec = yaml.safe_load(block)
     (tmp_path / "v.yaml").write_text(block)
     registry._load_builtins()
@@ -63,3 +69,21 @@ def test_make_reproduce_on_the_smoke_suite(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list((tmp_path / "records" / "smoke").glob("*.jsonl"))) == 6
     assert (tmp_path / "leaderboard.md").exists() and (tmp_path / "index.html").exists()
+
+
+def test_readme_forecasting_variant_file_trains(tmp_path, monkeypatch):
+    """The README's forecasting variant: one YAML file, then a (tiny) run on ETTh1 with its record."""
+    from runners import train
+    from runners.config import compose
+    from tests.runners.tiny import tiny
+    from zoo import load_variants, registry
+    block = readme_variant("variate_forecaster")
+    (tmp_path / "v.yaml").write_text(block)
+    registry._load_builtins()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    [name] = load_variants(tmp_path)
+    overrides = ["pipeline=etth1", f"model.name={name}"]
+    overrides += tiny(overrides)
+    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
+    assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "timeseries"
+    assert 0 < rec["metrics"]["test/mse"] < 10 and rec["data"]["horizon"] == 8
