@@ -51,11 +51,15 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
                 series.append(dict(label=name[id(r)], colour=colour[r.model], x=[n for n, _ in stats],
                                    mean=[k * s[0] for _, s in stats], std=[k * (s[1] or 0) for _, s in stats]))
         paper = []
+        # a row one paper links to our model is drawn from that paper only, not again from another's table
+        linked = {e.get("paper_model") for src in sources for e in src["entries"] if e.get("ours")}
         for src in sources:
             if src.get("metric", primary).split("@")[0] != primary.split("@")[0]:
                 continue  # e.g. the paper's MAE table beside our MSE plot
             scale = paper_scale(src, primary)
             for e in src["entries"] if scale is not None else []:
+                if not e.get("ours") and e.get("paper_model") in linked:
+                    continue
                 # only over the lengths we evaluated: the paper's run to 2^20 would squash ours into a corner
                 points = sorted((int(k), scale * v) for k, v in (e.get("values") or {}).items()
                                 if is_number(v) and min(lengths) <= int(k) <= max(lengths))
