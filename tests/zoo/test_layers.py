@@ -151,7 +151,7 @@ def test_mamba1_recomputed_from_its_own_tensors():
 
 
 def test_mamba_plus_forget_gate_by_hand_and_in_decoding():
-    """Mamba+: out = y * silu(z) + u * (1 - sigmoid(z)), with y the scan of u (no z inside the scan); its
+    """Mamba+: out = y * silu(z) + D u * (1 - sigmoid(z)), with y = C h the scan of u without its skip; its
     recurrent step gives the parallel output."""
     m = tiny("M", torch.float64, forget_gate=True)
     x = torch.randn(2, SEQLEN, D_MODEL, dtype=torch.float64)
@@ -162,8 +162,8 @@ def test_mamba_plus_forget_gate_by_hand_and_in_decoding():
     dt_low, B, C = m.x_proj(u.transpose(1, 2)).split([m.dt_rank, m.d_state, m.d_state], dim=-1)
     delta = F.softplus(dt_low @ m.dt_proj.weight.T + m.dt_proj.bias)
     y = selective_scan(u, delta.transpose(1, 2), -torch.exp(m.A_log), B.transpose(1, 2), C.transpose(1, 2),
-                       D=m.D, backend="naive")
-    gated = y * F.silu(z) + u * (1 - torch.sigmoid(z))
+                       backend="naive")
+    gated = y * F.silu(z) + m.D[:, None] * u * (1 - torch.sigmoid(z))
     torch.testing.assert_close(m(x), m.out_proj(gated.transpose(1, 2)), rtol=1e-9, atol=1e-9)
     plain = tiny("M", torch.float64)
     plain.load_state_dict(m.state_dict())

@@ -30,11 +30,11 @@ class ConvSSMState:
         return self.d_inner * (self.d_conv - 1) + self.d_inner * self.d_state
 
 
-def forget_gate(y, u, z):
-    """Mamba+ (Liang et al., Bi-Mamba+, 2024): the SSM output gated by silu(z) as in Mamba, plus the scan's
-    input u (the conv features) let through by the complementary gate 1 - sigmoid(z), so what the
-    recurrence decays away can still reach the output."""
-    return y * F.silu(z) + u * (1 - torch.sigmoid(z))
+def forget_gate(y, u, z, D):
+    """Mamba+ (Liang et al., Bi-Mamba+, 2024; the gate of their released kernel): the scan output C h gated
+    by silu(z) as in Mamba, while the skip D u, which Mamba adds before the gate, passes through the
+    complementary gate 1 - sigmoid(z), so what the recurrence decays away can still reach the output."""
+    return y * F.silu(z) + D * u * (1 - torch.sigmoid(z))
 
 
 class Mamba1Mixer(ConvSSMState, nn.Module):
@@ -73,10 +73,13 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)        # (batch, d_inner, seqlen) each
         u = F.silu(self.conv(u))
         dt, B, C = (t.transpose(1, 2) for t in self._selection(u.transpose(1, 2)))
-        y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=None if self.forget_gate else z,
-                           delta_bias=self.dt_proj.bias, delta_softplus=True)
         if self.forget_gate:
-            y = forget_gate(y, u, z)
+            y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, delta_bias=self.dt_proj.bias,
+                               delta_softplus=True)
+            y = forget_gate(y, u, z, self.D[:, None])                # D per channel, u (batch, d_inner, seqlen)
+        else:
+            y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=z, delta_bias=self.dt_proj.bias,
+                               delta_softplus=True)
         return self.out_proj(y.transpose(1, 2))
 
     def step(self, x_t, state):
@@ -85,9 +88,9 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         u, window = self.conv.step(u, window)
         u = F.silu(u)
         dt, B, C = self._selection(u)
-        y, h = selective_scan_step(h, u, dt, -torch.exp(self.A_log), B, C, D=self.D,
-                                   z=None if self.forget_gate else z, delta_bias=self.dt_proj.bias,
-                                   delta_softplus=True)
-        if self.forget_gate:
-            y = forget_gate(y, u, z)
+        gated = self.forget_gate
+        y, h = selective_scan_step(h, u, dt, -torch.exp(self.A_log), B, C, D=None if gated else self.D,
+                                   z=None if gated else z, delta_bias=self.dt_proj.bias, delta_softplus=True)
+        if gated:
+            y = forget_gate(y, u, z, self.D)
         return self.out_proj(y), (window, h)
