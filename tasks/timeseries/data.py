@@ -7,20 +7,21 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from .series import SHIPPED, Windows, borders, read_series, resolve_split, train_statistics
+from .series import Windows, borders, locate, read_series, resolve_split, train_statistics
 
 
 class Forecasting(L.LightningDataModule):
     """Look-back windows in, the next `horizon` rows out, every variable, on the z-normalised scale
-    (training-split statistics). `path`: any ETT-format CSV; None: the shipped ETTh1."""
+    (training-split statistics). `path`: any ETT-format CSV, or an ETT name (see series.locate, which
+    downloads ETTh2 / ETTm1 / ETTm2 into `cache`); None: the shipped ETTh1."""
 
     def __init__(self, task: str, path: str | None, lookback: int, horizon: int, split: str, batch_size: int,
-                 eval_batch_size: int | None, shuffle_seed: int = 0):
+                 eval_batch_size: int | None, shuffle_seed: int = 0, cache: str | Path = "data"):
         super().__init__()
         for name, value in (("lookback", lookback), ("horizon", horizon), ("batch_size", batch_size)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"data.{name}={value!r}: give a positive integer")
-        self.series = read_series(SHIPPED if path is None else Path(path))
+        self.series = read_series(locate(path, cache))
         self.split = resolve_split(split, self.series.name)
         self.spans = borders(len(self.series.values), self.split, lookback, horizon,
                              where=f"data.path={path or self.series.name}")

@@ -13,7 +13,7 @@ DEFAULTS = dict(path=None, lookback=96, horizon=96, split="auto", batch_size=32,
 
 
 def build(cfg, data: dict, make_model) -> Built:
-    series = Forecasting(**data, shuffle_seed=cfg.seed)
+    series = Forecasting(**data, shuffle_seed=cfg.seed, cache=cfg.data_root)
     io = dict(lookback=series.lookback, horizon=series.horizon, n_vars=series.n_vars)
     return Built(data=series, task=ForecastTask(make_model(**io), cfg), name=series.series.name, io=io,
                  primary="test/mse", directions={"mse": "min", "mae": "min", "loss": "min"}, unit="windows",
@@ -21,7 +21,7 @@ def build(cfg, data: dict, make_model) -> Built:
 
 
 def task_name(data: dict) -> str:
-    return Path(data["path"]).stem if data.get("path") else SHIPPED.stem
+    return Path(data["path"]).stem if data.get("path") else SHIPPED.stem  # an ETT name is its own stem
 
 
 KIND = register_kind(Kind("forecast", ("forecast",), DEFAULTS, build, task_name))

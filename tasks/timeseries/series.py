@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +21,9 @@ import torch
 from torch.utils.data import Dataset
 
 SHIPPED = Path(__file__).parent / "files" / "ETTh1.csv"
+# the other ETT files by name, fetched once from the dataset's home into the data cache
+ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/{name}.csv"
+ETT_NAMES = ("ETTh1", "ETTh2", "ETTm1", "ETTm2")
 
 HOURS_PER_MONTH = 30 * 24
 # The Informer split of the ETT files: 12 / 4 / 4 months of rows; the 15-minute files have four rows an hour.
@@ -67,6 +74,31 @@ def read_series(path: str | Path) -> Series:
         i, j = np.argwhere(~np.isfinite(values))[0]
         raise ValueError(f"data.path={path}: line {i + 2}, column {header[j + 1]!r} is {values[i, j]}")
     return Series(path.stem, header[1:], [r[0] for r in body], values, hashlib.sha256(raw).hexdigest())
+
+
+def locate(path: str | None, cache: str | Path) -> Path:
+    """The CSV file `data.path` names: None or ETTh1 is the shipped file; ETTh2, ETTm1, ETTm2 are read from
+    `<cache>/ett/`, downloaded there first if missing; anything else is a path."""
+    if path is None or path == "ETTh1":
+        return SHIPPED
+    if path not in ETT_NAMES:
+        return Path(path)
+    target = Path(cache) / "ett" / f"{path}.csv"
+    if not target.exists():
+        url = ETT_URL.format(name=path)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                body = response.read()
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ValueError(f"data.path={path}: not cached at {target}, and downloading {url} failed ({reason}); "
+                             f"put the file there, or pass data.path=<an ETT-format csv>") from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        os.replace(tmp, target)  # whole or absent: an interrupted download leaves no half file behind
+    return target
 
 
 def resolve_split(split: str, name: str) -> str:

@@ -120,3 +120,30 @@ def test_best_weights_stop_after_patience_and_are_the_ones_tested():
         assert trainer.should_stop == (step == 3)
     keep.on_fit_end(trainer, module)
     assert module.weight.item() == 1.0  # the weights of the best validation (loss 2.0)
+
+
+def test_ett_names_download_once_into_the_cache_and_fail_in_one_line_offline(tmp_path, monkeypatch):
+    import io
+    import urllib.error
+
+    from tasks.timeseries import series
+    served = []
+
+    def fake_urlopen(url, timeout):
+        served.append(url)
+        return io.BytesIO(ramp(tmp_path / "src.csv", 40).read_bytes())
+    monkeypatch.setattr(series.urllib.request, "urlopen", fake_urlopen)
+    d = Forecasting("forecast", "ETTm2", 3, 2, "ratio", 4, None, cache=tmp_path / "cache")
+    assert served == [series.ETT_URL.format(name="ETTm2")] and d.series.name == "ETTm2"
+    assert (tmp_path / "cache" / "ett" / "ETTm2.csv").exists()
+    Forecasting("forecast", "ETTm2", 3, 2, "ratio", 4, None, cache=tmp_path / "cache")
+    assert len(served) == 1                                   # the second time it is read from the cache
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("Name or service not known")
+    monkeypatch.setattr(series.urllib.request, "urlopen", offline)
+    with pytest.raises(ValueError, match=r"data.path=ETTh2: not cached at .*ETTh2.csv, and downloading .* failed "
+                                         r"\(Name or service not known\); put the file there") as err:
+        series.locate("ETTh2", tmp_path / "cache")
+    assert "\n" not in str(err.value) and not (tmp_path / "cache" / "ett" / "ETTh2.csv").exists()
+    assert series.locate(None, tmp_path) == series.locate("ETTh1", tmp_path) == SHIPPED
