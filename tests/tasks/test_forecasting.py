@@ -147,3 +147,13 @@ def test_ett_names_download_once_into_the_cache_and_fail_in_one_line_offline(tmp
         series.locate("ETTh2", tmp_path / "cache")
     assert "\n" not in str(err.value) and not (tmp_path / "cache" / "ett" / "ETTh2.csv").exists()
     assert series.locate(None, tmp_path) == series.locate("ETTh1", tmp_path) == SHIPPED
+
+
+def test_bimamba_plus_tokenisation_is_what_its_decider_picks_on_etth1():
+    """Bi-Mamba+'s series-relation-aware decider (lambda 0.6) on the shipped ETTh1's training rows: the
+    variant file's token_axis must be its choice (2 of 6 strongly correlated partners at most: 1/3 < 0.4)."""
+    import zoo
+    from zoo.timeseries import sra_decision
+    d = Forecasting("forecast", None, 96, 96, "auto", 32, None)
+    start, end = d.spans["train"]
+    assert sra_decision(d.series.values[start:end], 0.6) == zoo.resolved_config("bimamba_plus")["token_axis"]
