@@ -164,8 +164,16 @@ def _bold_if(text: str, bold: bool) -> str:
 
 
 def _tuned_cell(row: Row) -> str:
+    """The chosen value, or, for a pivoted row whose horizons chose differently, each with its pivot value."""
     s = row.first("tuning")
-    return f"{s['key']}={_num(tuning.value_of(row.runs[0], s['key']))}" if s else "—"
+    if not s:
+        return "—"
+    chosen = {}
+    for r in row.runs:
+        chosen[r.get("pivot_value")] = _num(tuning.value_of(r, s["key"]))
+    if len(set(chosen.values())) == 1:
+        return f"{s['key']}={next(iter(chosen.values()))}"
+    return f"{s['key']}: " + ", ".join(f"{chosen[k]} @{k}" for k in sorted(chosen, key=lambda k: k if is_number(k) else math.inf))
 
 
 def _tuning_blocks(groups: list[dict]) -> list[tuple]:

@@ -103,6 +103,18 @@ def row_key(rec: dict) -> tuple:
             _canon(rec.get("data", {})), _canon(rec.get("protocol", {})))
 
 
+def untuned(rec: dict) -> dict:
+    """The record with its tuned setting taken out of its protocol (a tuned row may hold runs at different
+    chosen values, e.g. one per forecasting horizon; its `tuned` column names them)."""
+    s = rec.get("tuning")
+    if not s:
+        return rec
+    protocol = json.loads(_canon(rec.get("protocol") or {}))
+    group, _, name = s["key"].partition(".")
+    (protocol.get(group) or {}).pop(name, None)
+    return dict(rec, protocol=protocol)
+
+
 def newest(records: list[dict]) -> list[dict]:
     """Drop superseded records: per config hash, then per run (row + seed), keep the newest."""
     def keep_newest(recs, key):
@@ -129,7 +141,7 @@ def pivoted(records: list[dict]) -> list[dict]:
             out.append(rec)
             continue
         at = lambda m: f"{m}@{value}"  # noqa: E731
-        out.append(dict(rec, data={k: v for k, v in rec["data"].items() if k != pivot},
+        out.append(dict(rec, data={k: v for k, v in rec["data"].items() if k != pivot}, pivot_value=value,
                         metrics={at(m): v for m, v in (rec.get("metrics") or {}).items()},
                         primary_metric=at(rec["primary_metric"]) if rec.get("primary_metric") else None))
     return out
@@ -146,10 +158,7 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
         if not s:
             shown.append(rec)
             continue
-        protocol = json.loads(_canon(rec.get("protocol") or {}))
-        group, _, name = s["key"].partition(".")
-        (protocol.get(group) or {}).pop(name, None)
-        key = row_key(dict(rec, protocol=protocol)) + (_canon(s),)
+        key = row_key(untuned(rec)) + (_canon(s),)
         groups.setdefault(key, []).append(rec)
     trials: dict[tuple, list[dict]] = {}
     for key, recs in sorted(groups.items()):
@@ -205,7 +214,7 @@ def group_rows(records: list[dict]) -> dict[tuple, list[Row]]:
     """{(suite, task): [Row, ...]} in a stable order."""
     rows: dict[tuple, Row] = {}
     for rec in records:
-        k = row_key(rec)
+        k = row_key(untuned(rec))
         if k not in rows:
             rows[k] = Row(k[0], k[1], k[2], rec.get("model_config") or {}, rec.get("data") or {},
                           rec.get("protocol") or {})

@@ -44,9 +44,9 @@ class Built:
 @dataclass(frozen=True)
 class Kind:
     """`build(cfg, data, make_model) -> Built`, where `data` holds the resolved data settings and
-    `make_model(**io)` returns the network. `data_defaults`: the
-    data settings a pipeline may leave out (resolved into the config hash, so a default is part of what a
-    run is). `task_name(data)`: the record's task name, known before anything is built."""
+    `make_model(**io)` returns the network. `data_defaults`: the data settings a pipeline may leave out
+    (resolved into the config hash, so a default is part of what a run is). `task_name(data)`: the record's
+    task name, known before anything is built."""
     name: str
     tasks: tuple
     data_defaults: dict

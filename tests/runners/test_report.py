@@ -323,11 +323,11 @@ def test_bold_only_where_the_gap_exceeds_the_spread(tmp_path):
 
 def forecast(model, seed, horizon, mse, **extra):
     """A forecasting record: one horizon per run, MSE (lower is better), throughput in windows."""
+    extra = {"config_hash": f"{model}-{seed}-{horizon}", **extra}
     return record("ETTh1", model, seed, {"test/mse": mse, "test/mae": mse / 2, "val/loss": mse}, suite="ts",
                   data={"dataset": "ETTh1", "lookback": 96, "horizon": horizon}, primary_metric="test/mse",
                   metric_directions={"mse": "min", "mae": "min", "loss": "min"}, pivot="horizon",
-                  throughput=250.0, throughput_unit="windows", params=1000 + horizon,
-                  config_hash=f"{model}-{seed}-{horizon}", **extra)
+                  throughput=250.0, throughput_unit="windows", params=1000 + horizon, **extra)
 
 
 def test_forecasting_runs_fold_into_one_row_per_model_with_a_column_per_horizon(tmp_path):
@@ -355,3 +355,20 @@ def test_bold_for_a_lower_is_better_metric_needs_two_seeds(tmp_path):
     write(tmp_path / "records", forecast("dlinear", 0, 96, 0.9))
     build_report(tmp_path / "records", tmp_path / "published", tmp_path)
     assert "**" not in (tmp_path / "leaderboard.md").read_text().split("### Task `ETTh1`")[1].split("Primary")[0]
+
+
+def test_a_tuned_forecaster_that_chose_differently_per_horizon_is_still_one_row(tmp_path):
+    spec = {"key": "optim.lr", "values": [0.0003, 0.001], "metric": "val/mse", "mode": "min", "seeds": [0]}
+    chosen = {96: 0.001, 336: 0.0003}
+    for horizon in (96, 336):
+        for lr in spec["values"]:
+            for seed in ((0, 1) if lr == chosen[horizon] else (0,)):
+                val = 0.5 if lr == chosen[horizon] else 0.6
+                write(tmp_path / "records", forecast("patchtst", seed, horizon, 0.4 + seed / 100, tuning=spec,
+                                                     protocol={"optim": {"lr": lr}},
+                                                     config_hash=f"{horizon}-{lr}-{seed}") | {
+                    "metrics": {"test/mse": 0.4 + seed / 100, "val/mse": val}})
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    [row] = table((tmp_path / "leaderboard.md").read_text(), "ETTh1")
+    assert row["tuned"] == "optim.lr: 0.001 @96, 0.0003 @336" and row["seeds"] == "2"
+    assert row["test/mse@96"] == row["test/mse@336"] == "0.405 ± 0.007071"
