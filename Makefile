@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-SUITE  ?= language
+SUITE  ?= language timeseries
 LAUNCHER ?= joblib
 
 .PHONY: install reproduce report test test-all bench clean
@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: the comparison suite (finished runs are skipped), then the leaderboard in results/.
+# The main job: every domain's comparison suite (finished runs are skipped), each followed by the
+# leaderboard in results/. One suite: make reproduce SUITE=timeseries
 reproduce: $(STAMP)
-	$(BIN)/python -m runners.compare suite=$(SUITE) launcher=$(LAUNCHER) $(ARGS)
+	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) $(ARGS); done
 
 # Rebuild results/leaderboard.md and results/index.html from the records alone.
 report: $(STAMP)
