@@ -131,3 +131,18 @@ def test_cli_prints_one_line_and_exits_2(capsys):
     assert main_guard(lambda: train.main(["pipeline=nope"]), "train") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("train: error:") and "pipeline/nope" in err and "\n" not in err
+
+
+def test_any_ett_format_csv_runs_with_data_path_alone(tmp_path):
+    """Another series: only data.path changes; the split falls back to 70/10/20 for a name that is not ETT."""
+    rng = torch.Generator().manual_seed(0)
+    walk = torch.randn(400, 3, generator=rng).cumsum(0)
+    lines = ["date,a,b,OT"] + [f"2021-01-01 {i:04d}," + ",".join(f"{v:.4f}" for v in row.tolist())
+                               for i, row in enumerate(walk)]
+    (tmp_path / "my_series.csv").write_text("\n".join(lines) + "\n")
+    from .tiny import TINY_FORECAST
+    overrides = ["pipeline=etth1", "model.name=dlinear", f"data.path={tmp_path / 'my_series.csv'}", *TINY_FORECAST]
+    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
+    assert rec["status"] == "ok" and rec["task"] == "my_series"
+    assert rec["data"]["split"] == "ratio" and rec["data"]["variables"] == 3
+    assert rec["primary_metric"] == "test/mse" and 0 < rec["metrics"]["test/mse"] < 10
