@@ -83,10 +83,10 @@ def build_logger(cfg, run_name: str):
 def build_trainer(cfg, run_name: str, built):
     """The Trainer and its throughput meter; `built` (tasks.kinds.Built) says what a batch counts."""
     t = cfg.trainer
-    meter = Throughput(built.count)
-    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else [])
     if t.patience is not None and t.patience < 1:
         raise UsageError(f"trainer.patience={t.patience}: give a positive number of validations, or null")
+    meter = Throughput(built.count)
+    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else [])
     try:
         trainer = _trainer(t, callbacks, build_logger(cfg, run_name))
     except MisconfigurationException as exc:  # e.g. trainer=gpu on a machine without one
