@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 from .layers import MIXERS, MLPS, build_mixer, build_norm, check_mixer_kwargs, mixer_code
-from .layers.directional import DIRECTIONS, Directional, check_directions
+from .layers.directional import Directional, check_directions
 from .layers.mlp import hidden_size
 
 
@@ -63,10 +63,7 @@ class Backbone(nn.Module):
 
         def mixer(code):
             build = lambda: build_mixer(code, d_model, **kwargs.get(code, {}))  # noqa: E731
-            if directions == "forward":
-                return build()
-            n = 1 if share_params else len(DIRECTIONS[directions](1))
-            return Directional([build() for _ in range(n)], directions, merge)
+            return build() if directions == "forward" else Directional(build, directions, share_params, merge)
 
         self.blocks = nn.ModuleList(
             Block(d_model, mixer(code),

@@ -67,6 +67,16 @@ def on(kw: dict, device) -> dict:
     return {k: v.to(device) if torch.is_tensor(v) else v for k, v in kw.items()}
 
 
+def differentiable(kw: dict) -> dict:
+    """The same keyword arguments with every floating tensor requiring a gradient."""
+    return {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v for k, v in kw.items()}
+
+
+def double(kw: dict) -> dict:
+    """The same keyword arguments with every tensor in float64 (for the oracle)."""
+    return {k: v.double() if torch.is_tensor(v) else v for k, v in kw.items()}
+
+
 def assert_close(got: dict, want: dict, dtype=torch.float32):
     rtol, atol = TOL[dtype]
     assert got.keys() == want.keys()

@@ -4,7 +4,6 @@ tests run the same backends on a real CUDA device against the oracle on the CPU.
 from functools import partial
 
 import pytest
-import torch
 
 from zoo.ops import selective_scan, ssd
 

@@ -7,7 +7,7 @@ import torch
 
 from zoo.ops import selective_scan, selective_scan_step
 
-from .cases import SCAN_FLAGS, assert_close, outputs_and_grads, scan_inputs
+from .cases import SCAN_FLAGS, assert_close, differentiable, outputs_and_grads, scan_inputs
 
 
 def run(backend, reverse=False, **kw):
@@ -102,8 +102,7 @@ def test_non_contiguous_inputs_match_contiguous():
 def test_double_backward_is_refused():
     """The chunked backward is hand-written and not differentiable: asking for a second derivative must
     fail, not return one computed as if the first backward were a constant."""
-    kw = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
-          for k, v in scan_inputs(seqlen=20).items()}
+    kw = differentiable(scan_inputs(seqlen=20))
     (gu,) = torch.autograd.grad((run("chunked", **kw)[0] ** 2).sum(), kw["u"], create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):
         gu.sum().backward()

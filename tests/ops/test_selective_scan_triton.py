@@ -8,7 +8,7 @@ import torch
 from zoo.ops import dispatch, selective_scan
 from zoo.ops.selective_scan import triton as scan_triton
 
-from .cases import SCAN_FLAGS, assert_close, on, outputs_and_grads, scan_inputs
+from .cases import SCAN_FLAGS, assert_close, differentiable, on, outputs_and_grads, scan_inputs
 
 
 def run(backend, reverse=False, **kw):
@@ -146,8 +146,7 @@ def test_forward_without_grad_matches(kernel_device):
 
 
 def test_double_backward_is_refused(kernel_device):
-    kw = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
-          for k, v in on(scan_inputs(seqlen=9), kernel_device).items()}
+    kw = differentiable(on(scan_inputs(seqlen=9), kernel_device))
     # a loss whose gradient depends on the output, so the first backward is part of the graph
     (gu,) = torch.autograd.grad((run("triton", **kw)[0] ** 2).sum(), kw["u"], create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):

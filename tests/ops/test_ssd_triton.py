@@ -7,7 +7,7 @@ import torch
 
 from zoo.ops import dispatch, ssd
 
-from .cases import SSD_FLAGS, assert_close, on, outputs_and_grads, ssd_inputs
+from .cases import SSD_FLAGS, assert_close, differentiable, double, on, outputs_and_grads, ssd_inputs
 
 
 def run(backend, chunk_size=8, reverse=False, **kw):
@@ -123,7 +123,7 @@ def test_a_large_step_does_not_blur_the_small_steps_after_it(kernel_device):
     kw["A"] = torch.tensor([-1.0, -0.5])
     kw["dt"] = torch.full_like(kw["dt"], 0.01)
     kw["dt"][:, 3] = 1e5
-    f64 = {k: v.double() if torch.is_tensor(v) else v for k, v in kw.items()}
+    f64 = double(kw)
     got = outputs_and_grads(partial(run, "triton", 64), on(kw, kernel_device))
     want = outputs_and_grads(partial(run, "naive", 64), f64)
     assert_close(got, want)
@@ -133,14 +133,13 @@ def test_long_sequence_large_dt_matches_the_float64_oracle(kernel_device):
     """1024 steps, dt up to 50: many chunks of underflowing decays, every gradient still the oracle's."""
     kw = ssd_inputs(batch=1, seqlen=1024, nheads=2, headdim=2, dstate=2, ngroups=1, dt_scale=50.0,
                     flags=("D", "initial_states"))
-    f64 = {k: v.double() if torch.is_tensor(v) else v for k, v in kw.items()}
+    f64 = double(kw)
     assert_close(outputs_and_grads(partial(run, "triton", 64), on(kw, kernel_device)),
                  outputs_and_grads(partial(run, "naive", 64), f64))
 
 
 def test_double_backward_is_refused(kernel_device):
-    kw = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
-          for k, v in on(ssd_inputs(seqlen=9), kernel_device).items()}
+    kw = differentiable(on(ssd_inputs(seqlen=9), kernel_device))
     # a loss whose gradient depends on the output, so the first backward is part of the graph
     (gx,) = torch.autograd.grad((run("triton", **kw)[0] ** 2).sum(), kw["x"], create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):

@@ -6,7 +6,6 @@ inverse after it, so no mixer ever reorders tokens itself.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ..scan import bidirectional, sweep
@@ -24,16 +23,14 @@ def check_directions(directions: str, merge: str):
 
 class Directional(nn.Module):
     """(batch, seqlen, d_model) -> same: sum (or mean) over the orders of `mixer_k(x[:, perm_k])[:, inv_k]`.
-    `mixers` holds one mixer per order, or a single mixer that every order shares."""
+    `build()` makes one mixer; each order gets its own, or all share one with `share_params`."""
 
-    def __init__(self, mixers: list[nn.Module], directions: str = "bidirectional", merge: str = "sum"):
+    def __init__(self, build, directions: str = "bidirectional", share_params: bool = False, merge: str = "sum"):
         super().__init__()
         check_directions(directions, merge)
         self.directions, self.merge = directions, merge
-        self.mixers = nn.ModuleList(mixers)
-        self.n_orders = len(DIRECTIONS[directions](1))
-        if len(mixers) not in (1, self.n_orders):
-            raise ValueError(f"{directions} scans {self.n_orders} orders; give 1 shared mixer or {self.n_orders}")
+        n_orders = len(DIRECTIONS[directions](1))
+        self.mixers = nn.ModuleList(build() for _ in range(1 if share_params else n_orders))
 
     def forward(self, x):
         orders = DIRECTIONS[self.directions](x.shape[1])
