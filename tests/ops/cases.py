@@ -1,6 +1,7 @@
 """Random inputs for the scan-core tests and a comparison of outputs and gradients."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from zoo.ops.probe import GRAD_LOOSER, TOL, outputs_and_grads  # noqa: F401  (shared with auto's Triton checks)
@@ -60,6 +61,21 @@ def _cast(name, t, dtype):
     # parameters stay float32 when activations are half precision, as in a mixed-precision model
     keep = name in ("A", "D", "delta_bias", "dt_bias", "initial_state", "initial_states")
     return t.to(torch.float32 if keep and dtype in (torch.float16, torch.bfloat16) else dtype)
+
+
+def _fused_builds() -> bool:
+    from zoo.ops import fused
+    try:
+        fused.library()
+    except fused.Unavailable:
+        return False
+    return True
+
+
+# The CPU's fast backends. The compiled kernels are skipped only where they cannot build (no C compiler);
+# test_dispatch.py fails if they do not build where a compiler exists, so CI cannot skip them silently.
+FUSED = pytest.param("fused", marks=pytest.mark.skipif(not _fused_builds(), reason="the C kernels do not build here"))
+CPU_FAST = ["chunked", FUSED]
 
 
 def on(kw: dict, device) -> dict:

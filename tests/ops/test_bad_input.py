@@ -46,7 +46,7 @@ def test_mismatched_groups():
 
 
 def test_unknown_backend_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown scan backend .*'cuda-fast'.*auto, naive, chunked, triton"):
+    with pytest.raises(ValueError, match=r"unknown scan backend .*'cuda-fast'.*auto, naive, chunked, fused, triton"):
         selective_scan(**scan_inputs(seqlen=4), backend="cuda-fast")
 
 

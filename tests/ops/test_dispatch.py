@@ -1,15 +1,19 @@
 """backend='auto' picks what really runs, the override is honoured, and the backend that ran is recorded.
 
-Triton is chosen by `auto` only for a kernel combination checked forward and backward against the oracle:
+On the CPU `auto` takes the compiled C kernels (`fused`) for a combination checked against the oracle. Triton is chosen by `auto` only for a kernel combination checked forward and backward against the oracle:
 the tests marked `triton` let `auto` consider the interpreted kernels on the CPU to watch that happen."""
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 
-from zoo.ops import backends_used, dispatch, fallbacks, last_backend, selective_scan, ssd
+from zoo.ops import backends_used, dispatch, fallbacks, fused, last_backend, selective_scan, ssd
+from zoo.ops.selective_scan import fused as scan_fused
 from zoo.ops.selective_scan import triton as scan_triton
 from zoo.ops.ssd import triton as ssd_triton
 
-from .cases import SCAN_FLAGS, SSD_FLAGS, scan_inputs, ssd_inputs
+from .cases import SCAN_FLAGS, SSD_FLAGS, on, scan_inputs, ssd_inputs
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +22,32 @@ def clean_dispatch(monkeypatch):
     monkeypatch.setattr(dispatch, "_checked", {})
     monkeypatch.setattr(dispatch, "_available", {})
     dispatch.reset_backend_log()
+
+
+@pytest.fixture
+def checks_fused(monkeypatch):
+    """The combinations `auto` checked on the CPU (the fused kernels; skipped where they do not build)."""
+    try:
+        fused.library()
+    except fused.Unavailable as exc:
+        pytest.skip(str(exc))
+    seen, real = [], dispatch._check
+
+    def counted(op, module, device, call):
+        seen.append((op, module.kernel_key(**call)))
+        return real(op, module, device, call)
+    monkeypatch.setattr(dispatch, "_check", counted)
+    return seen
+
+
+@pytest.fixture
+def no_compiler(monkeypatch):
+    """A machine where the C kernels cannot be built."""
+    monkeypatch.setattr(fused, "_lib", None)
+    monkeypatch.setattr(fused, "_error", None)
+    monkeypatch.setattr(fused, "cache_dir", lambda: Path("/nonexistent-cache"))
+    monkeypatch.setattr(fused.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CC", raising=False)
 
 
 @pytest.fixture
@@ -33,18 +63,57 @@ def checks(monkeypatch):
     return seen
 
 
-def test_auto_on_cpu_is_chunked_and_recorded():
+def test_auto_on_cpu_is_the_checked_fused_kernel_and_recorded(checks_fused):
+    selective_scan(**scan_inputs(seqlen=16))
+    ssd(**ssd_inputs(seqlen=5), chunk_size=4)
+    assert last_backend("selective_scan") == "fused" and last_backend("ssd") == "fused"
+    assert backends_used() == {"selective_scan": {"fused": 1}, "ssd": {"fused": 1}}
+    assert fallbacks() == {} and [op for op, _ in checks_fused] == ["selective_scan", "ssd"]
+
+
+def test_the_c_kernels_build_where_a_compiler_exists():
+    """Guards the skips in cases.FUSED: on a machine with a C compiler (CI has gcc) the build must work."""
+    if not shutil.which("cc") and not shutil.which("gcc"):
+        pytest.skip("no C compiler here")
+    fused.library()
+
+
+def test_auto_without_the_c_kernels_falls_back_with_the_reason(no_compiler):
     selective_scan(**scan_inputs(seqlen=16))
     ssd(**ssd_inputs(seqlen=5), chunk_size=4)
     assert last_backend("selective_scan") == "chunked" and last_backend("ssd") == "chunked"
-    assert backends_used() == {"selective_scan": {"chunked": 1}, "ssd": {"chunked": 1}}
-    assert fallbacks() == {}  # chunked is the CPU's backend, not a fallback
+    (reason, calls), = fallbacks()["selective_scan"].items()
+    assert "no C compiler found" in reason and calls == 1
 
 
-def test_auto_scans_a_sequence_shorter_than_a_chunked_sub_block_sequentially():
+def test_without_the_c_kernels_a_sequence_shorter_than_a_chunked_sub_block_runs_sequentially(no_compiler):
     """Chunked pads to 16 steps; naive takes one per token (a forecaster scans 7 variables, or 1 token)."""
     selective_scan(**scan_inputs(seqlen=15))
-    assert last_backend("selective_scan") == "naive" and fallbacks() == {}
+    assert last_backend("selective_scan") == "naive"
+
+
+def test_fused_asked_for_where_it_cannot_run_says_why_and_what_can(no_compiler):
+    with pytest.raises(RuntimeError, match=r"backend='fused' asked for fused, but it cannot run: no C compiler "
+                                           r".*can run selective_scan on cpu: auto, naive, chunked(, triton)?\."):
+        selective_scan(**scan_inputs(seqlen=5), backend="fused")
+
+
+def test_fused_on_another_device_is_refused():
+    with pytest.raises(RuntimeError, match=r"compiled C code for the CPU, got meta"):
+        selective_scan(**on(scan_inputs(seqlen=5), "meta"), backend="fused")
+
+
+def test_auto_refuses_a_fused_kernel_whose_backward_is_wrong(checks_fused, monkeypatch):
+    real = scan_fused._FusedScan.backward
+
+    def wrong_dB(ctx, dy, dlast):
+        du, ddt, dA, dB, *rest = real(ctx, dy, dlast)
+        return (du, ddt, dA, dB * 1.5, *rest)
+    monkeypatch.setattr(scan_fused._FusedScan, "backward", staticmethod(wrong_dB))
+    selective_scan(**scan_inputs(seqlen=20))
+    assert last_backend("selective_scan") == "chunked" and len(checks_fused) == 1
+    (reason, _), = fallbacks()["selective_scan"].items()
+    assert "fused selective_scan kernel disagreed with the oracle" in reason and "grad B" in reason
 
 
 def test_environment_override(monkeypatch):
@@ -64,7 +133,7 @@ def test_bad_environment_value_names_the_variable(monkeypatch):
 def test_triton_without_device_or_interpreter_is_refused_not_imported(monkeypatch):
     monkeypatch.setattr(dispatch.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setenv("TRITON_INTERPRET", "0")
-    with pytest.raises(RuntimeError, match=r"asked for Triton, but it cannot run: .*CUDA device"):
+    with pytest.raises(RuntimeError, match=r"asked for triton, but it cannot run: .*CUDA device"):
         selective_scan(**scan_inputs(seqlen=5), backend="triton")
 
 

@@ -6,7 +6,7 @@ import torch
 
 from zoo.ops import selective_scan, ssd
 
-from .cases import SCAN_FLAGS, SSD_FLAGS, on, scan_inputs, ssd_inputs
+from .cases import CPU_FAST, SCAN_FLAGS, SSD_FLAGS, on, scan_inputs, ssd_inputs
 
 
 def scan_cut(kw, keep):
@@ -43,7 +43,7 @@ def check_ssd(backend, device, reverse):
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
-@pytest.mark.parametrize("backend", ["naive", "chunked"])
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
 def test_masked_positions_leave_the_state_untouched(backend, reverse):
     check_scan(backend, "cpu", reverse)
     check_ssd(backend, "cpu", reverse)

@@ -11,7 +11,7 @@ from zoo.ops import selective_scan, ssd
 from zoo.ops.selective_scan.reference import selective_scan_reference
 from zoo.ops.ssd.reference import ssd_reference
 
-from .cases import SCAN_FLAGS, SSD_FLAGS, assert_close, on, outputs_and_grads, scan_inputs, ssd_inputs
+from .cases import CPU_FAST, SCAN_FLAGS, SSD_FLAGS, assert_close, on, outputs_and_grads, scan_inputs, ssd_inputs
 
 FLAG_SETS = {"plain": (), "all-flags": SCAN_FLAGS}
 SSD_FLAG_SETS = {"plain": (), "all-flags": SSD_FLAGS}
@@ -39,7 +39,7 @@ def check_ssd(kw, backend, reverse, device="cpu", dtype=torch.float64):
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flags", FLAG_SETS.values(), ids=FLAG_SETS.keys())
-@pytest.mark.parametrize("backend", ["naive", "chunked"])
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
 def test_selective_scan_float64(backend, flags, reverse):
     check_scan(scan_inputs(batch=2, dim=6, dstate=3, seqlen=41, groups=2, flags=flags, dtype=torch.float64),
                backend, reverse)
@@ -47,12 +47,12 @@ def test_selective_scan_float64(backend, flags, reverse):
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flags", SSD_FLAG_SETS.values(), ids=SSD_FLAG_SETS.keys())
-@pytest.mark.parametrize("backend", ["naive", "chunked"])
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
 def test_ssd_float64(backend, flags, reverse):
     check_ssd(ssd_inputs(seqlen=29, flags=flags, dtype=torch.float64), backend, reverse)
 
 
-@pytest.mark.parametrize("backend", ["naive", "chunked"])
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
 def test_large_dt_float64(backend):
     check_scan(scan_inputs(batch=1, dim=3, dstate=2, seqlen=64, flags=SCAN_FLAGS, dtype=torch.float64,
                            dt_scale=50.0), backend, False)

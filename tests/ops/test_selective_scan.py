@@ -7,7 +7,7 @@ import torch
 
 from zoo.ops import selective_scan, selective_scan_step
 
-from .cases import SCAN_FLAGS, assert_close, differentiable, outputs_and_grads, scan_inputs
+from .cases import CPU_FAST, SCAN_FLAGS, assert_close, differentiable, outputs_and_grads, scan_inputs
 
 
 def run(backend, reverse=False, **kw):
@@ -31,48 +31,61 @@ SHAPES = {
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("flags", [(), SCAN_FLAGS], ids=["plain", "all-flags"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_chunked_matches_naive(shape, flags, reverse):
-    compare(scan_inputs(**shape, flags=flags), reverse)
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_fast_backend_matches_naive(backend, shape, flags, reverse):
+    compare(scan_inputs(**shape, flags=flags), reverse, backend)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("flag", SCAN_FLAGS)
-def test_chunked_matches_naive_each_flag(flag, reverse):
-    compare(scan_inputs(dim=6, seqlen=41, groups=3, flags=(flag,)), reverse)
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_fast_backend_matches_naive_each_flag(backend, flag, reverse):
+    compare(scan_inputs(dim=6, seqlen=41, groups=3, flags=(flag,)), reverse, backend)
+
+
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_fast_backend_matches_naive_at_common_state_sizes(backend):
+    """The fused kernel has unrolled code for dstate 1, 4, 8, 16 and a general loop for the rest."""
+    for dstate in (1, 4, 8, 16, 17):
+        compare(scan_inputs(batch=1, dim=4, dstate=dstate, seqlen=130, groups=2), backend=backend)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-def test_chunked_gradcheck_float64(reverse):
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_gradcheck_float64(backend, reverse):
     kw = scan_inputs(batch=1, dim=3, dstate=2, seqlen=20, dtype=torch.float64, seed=3)
     names = [k for k, v in kw.items() if torch.is_tensor(v)]
 
     def f(*tensors):
-        return run("chunked", reverse, **dict(kw, **dict(zip(names, tensors))))
+        return run(backend, reverse, **dict(kw, **dict(zip(names, tensors))))
 
     inputs = tuple(kw[k].clone().requires_grad_() for k in names)
     assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_inputs(dtype):
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_half_precision_inputs(backend, dtype):
     kw = scan_inputs(seqlen=40, dtype=dtype)
-    out, state = run("chunked", **kw)
+    out, state = run(backend, **kw)
     assert out.dtype == dtype and state.dtype == torch.float32
-    compare(kw, dtype=dtype)
+    compare(kw, backend=backend, dtype=dtype)
 
 
-def test_long_sequence_large_dt_is_stable():
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_long_sequence_large_dt_is_stable(backend):
     kw = scan_inputs(batch=1, dim=2, dstate=2, seqlen=16384, flags=("D",), dtype=torch.float64, dt_scale=50.0)
-    compare(kw, dtype=torch.float64)
-    out32, state32 = run("chunked", **{k: v.float() if torch.is_tensor(v) else v for k, v in kw.items()})
+    compare(kw, backend=backend, dtype=torch.float64)
+    out32, state32 = run(backend, **{k: v.float() if torch.is_tensor(v) else v for k, v in kw.items()})
     assert torch.isfinite(out32).all() and torch.isfinite(state32).all()
 
 
-def test_reverse_equals_flipped_forward():
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_reverse_equals_flipped_forward(backend):
     kw = scan_inputs(seqlen=50, flags=("D", "z", "delta_bias", "delta_softplus"))
     flipped = {k: v.flip(-1) if torch.is_tensor(v) and v.shape[-1] == 50 else v for k, v in kw.items()}
-    out_rev, state_rev = run("chunked", reverse=True, **kw)
-    out_flip, state_flip = run("chunked", **flipped)
+    out_rev, state_rev = run(backend, reverse=True, **kw)
+    out_flip, state_flip = run(backend, **flipped)
     torch.testing.assert_close(out_rev, out_flip.flip(-1))
     torch.testing.assert_close(state_rev, state_flip)
 
@@ -90,19 +103,20 @@ def test_step_token_by_token_equals_parallel():
     torch.testing.assert_close(state, last, rtol=6e-4, atol=2e-3)
 
 
-def test_non_contiguous_inputs_match_contiguous():
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
+def test_non_contiguous_inputs_match_contiguous(backend):
     kw = scan_inputs(seqlen=30, groups=1)
     strided = {k: v.transpose(-1, -2).contiguous().transpose(-1, -2) if torch.is_tensor(v) and v.dim() >= 3 else v
                for k, v in kw.items()}
     assert not strided["u"].is_contiguous()
-    for backend in ("naive", "chunked"):
-        torch.testing.assert_close(run(backend, **strided)[0], run(backend, **kw)[0])
+    torch.testing.assert_close(run(backend, **strided)[0], run(backend, **kw)[0])
 
 
-def test_double_backward_is_refused():
-    """The chunked backward is hand-written and not differentiable: asking for a second derivative must
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_double_backward_is_refused(backend):
+    """The fast backwards are hand-written and not differentiable: asking for a second derivative must
     fail, not return one computed as if the first backward were a constant."""
     kw = differentiable(scan_inputs(seqlen=20))
-    (gu,) = torch.autograd.grad((run("chunked", **kw)[0] ** 2).sum(), kw["u"], create_graph=True)
+    (gu,) = torch.autograd.grad((run(backend, **kw)[0] ** 2).sum(), kw["u"], create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):
         gu.sum().backward()

@@ -7,15 +7,15 @@ import torch
 
 from zoo.ops import selective_scan, ssd, ssd_step
 
-from .cases import SSD_FLAGS, assert_close, outputs_and_grads, ssd_inputs
+from .cases import CPU_FAST, SSD_FLAGS, assert_close, outputs_and_grads, ssd_inputs
 
 
 def run(backend, chunk_size=8, reverse=False, **kw):
     return ssd(**kw, chunk_size=chunk_size, return_final_states=True, reverse=reverse, backend=backend)
 
 
-def compare(kw, chunk_size=8, dtype=torch.float32, reverse=False):
-    got = outputs_and_grads(partial(run, "chunked", chunk_size, reverse), kw)
+def compare(kw, chunk_size=8, dtype=torch.float32, reverse=False, backend="chunked"):
+    got = outputs_and_grads(partial(run, backend, chunk_size, reverse), kw)
     want = outputs_and_grads(partial(run, "naive", chunk_size, reverse), kw)
     assert_close(got, want, dtype)
 
@@ -30,17 +30,26 @@ SHAPES = {
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flags", [(), SSD_FLAGS], ids=["plain", "all-flags"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_chunked_matches_naive(shape, flags, reverse):
-    compare(ssd_inputs(**shape, flags=flags), reverse=reverse)
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_fast_backend_matches_naive(backend, shape, flags, reverse):
+    compare(ssd_inputs(**shape, flags=flags), reverse=reverse, backend=backend)
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("flag", SSD_FLAGS)
-def test_chunked_matches_naive_each_flag(flag, reverse):
-    compare(ssd_inputs(seqlen=29, flags=(flag,)), reverse=reverse)
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_fast_backend_matches_naive_each_flag(backend, flag, reverse):
+    compare(ssd_inputs(seqlen=29, flags=(flag,)), reverse=reverse, backend=backend)
 
 
-@pytest.mark.parametrize("backend", ["naive", "chunked"])
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_fast_backend_crosses_checkpoints_with_wide_heads(backend):
+    """Longer than two of the fused kernel's checkpoint blocks, with headdim and dstate of a real layer."""
+    compare(ssd_inputs(batch=1, seqlen=70, nheads=4, headdim=16, dstate=16, ngroups=2, flags=SSD_FLAGS),
+            backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
 def test_reverse_equals_flipped_forward(backend):
     kw = ssd_inputs(seqlen=30, flags=("D", "z", "dt_bias", "dt_softplus"))
     flipped = {k: v.flip(1) if torch.is_tensor(v) and v.dim() >= 3 else v for k, v in kw.items()}
@@ -50,8 +59,9 @@ def test_reverse_equals_flipped_forward(backend):
     torch.testing.assert_close(state_rev, state_flip)
 
 
-def test_per_channel_D():
-    compare(ssd_inputs(flags=("D",), D_per_channel=True))
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_per_channel_D(backend):
+    compare(ssd_inputs(flags=("D",), D_per_channel=True), backend=backend)
 
 
 @pytest.mark.parametrize("chunk_size", [1, 5, 64])
@@ -61,29 +71,32 @@ def test_result_does_not_depend_on_chunk_size(chunk_size):
                  outputs_and_grads(partial(run, "chunked", 8), kw))
 
 
-def test_chunked_gradcheck_float64():
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_gradcheck_float64(backend):
     kw = ssd_inputs(batch=1, seqlen=11, nheads=2, headdim=2, dstate=2, ngroups=1, dtype=torch.float64, seed=3)
     names = [k for k, v in kw.items() if torch.is_tensor(v)]
 
     def f(*tensors):
-        return run("chunked", 4, **dict(kw, **dict(zip(names, tensors))))
+        return run(backend, 4, **dict(kw, **dict(zip(names, tensors))))
 
     assert torch.autograd.gradcheck(f, tuple(kw[k].clone().requires_grad_() for k in names), eps=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_inputs(dtype):
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_half_precision_inputs(backend, dtype):
     kw = ssd_inputs(seqlen=24, dtype=dtype)
-    y, state = run("chunked", **kw)
+    y, state = run(backend, **kw)
     assert y.dtype == dtype and state.dtype == torch.float32
-    compare(kw, dtype=dtype)
+    compare(kw, dtype=dtype, backend=backend)
 
 
-def test_long_sequence_large_dt_is_stable():
+@pytest.mark.parametrize("backend", CPU_FAST)
+def test_long_sequence_large_dt_is_stable(backend):
     kw = ssd_inputs(batch=1, seqlen=16384, nheads=2, headdim=2, dstate=2, ngroups=1, flags=("D",),
                     dtype=torch.float64, dt_scale=50.0)
-    compare(kw, chunk_size=256, dtype=torch.float64)
-    y32, state32 = run("chunked", 256, **{k: v.float() if torch.is_tensor(v) else v for k, v in kw.items()})
+    compare(kw, chunk_size=256, dtype=torch.float64, backend=backend)
+    y32, state32 = run(backend, 256, **{k: v.float() if torch.is_tensor(v) else v for k, v in kw.items()})
     assert torch.isfinite(y32).all() and torch.isfinite(state32).all()
 
 
@@ -99,7 +112,7 @@ def test_step_token_by_token_equals_parallel():
     torch.testing.assert_close(state, final, rtol=6e-4, atol=2e-3)
 
 
-@pytest.mark.parametrize("backend", ["naive", "chunked"])
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
 def test_ssd_is_selective_scan_with_scalar_A_per_head(backend):
     """SSD = the selective scan with channels (head, p), A and dt shared across a head's channels and dstate."""
     kw = ssd_inputs(seqlen=21, nheads=4, headdim=3, dstate=5, ngroups=2)

@@ -1,14 +1,15 @@
 """Which backend computes a scan: what was asked, what can really run here, what ran.
 
-`auto` picks Triton on a CUDA device only for a call whose kernel combination (constexpr flags,
-dtypes, tile sizes: see zoo.ops.probe) has already run forward and backward on that device and
-matched the oracle; the first call of each combination runs that check, once per process. Any
-other call runs on `chunked`, and a fallback on a CUDA device is logged and counted with its reason
-(`fallbacks()`, written into every run record). A successful `import triton` proves nothing, and
-neither does one combination for another. On the CPU `auto` means `chunked`: the Triton
-interpreter is a test tool, far too slow to be a fallback. `MAMBAZOO_SCAN_BACKEND` overrides
-`auto`; a backend asked for by name is used without the correctness check (the tests, the
-benchmark), but must be able to run here.
+`auto` takes a device's fast backend only for a call whose kernel combination (see zoo.ops.probe) has
+already run forward and backward on that device and matched the oracle; the first call of each
+combination runs that check, once per process. The fast backend is Triton on a CUDA device and the
+compiled C kernels (`fused`, zoo/ops/fused) on the CPU. A call the fast backend cannot take runs on
+`chunked` (on the CPU, a sequence shorter than chunked's sub-block runs on `naive`), and that fallback
+is logged and counted with its reason (`fallbacks()`, written into every run record). A successful
+import or build proves nothing, and neither does one combination for another. The Triton interpreter
+is a test tool, far too slow for `auto` on the CPU. `MAMBAZOO_SCAN_BACKEND` overrides `auto`; a
+backend asked for by name is used without the correctness check (the tests, the benchmark), but must
+be able to run here.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import torch
 from . import probe
 
 ENV_VAR = "MAMBAZOO_SCAN_BACKEND"
-BACKENDS = ("naive", "chunked", "triton")
+BACKENDS = ("naive", "chunked", "fused", "triton")
 
 log = logging.getLogger("zoo.ops")
 _available: dict[tuple, tuple[bool, str]] = {}
@@ -38,14 +39,18 @@ def backend_module(op: str, backend: str):
     return importlib.import_module(f"zoo.ops.{op}.{backend}")
 
 
-def triton_available(op: str, device: torch.device) -> tuple[bool, str]:
-    """(can run, why not): the package is installed, the device can run kernels, the module imports.
-    Cached per (op, device, interpreter setting): `auto` asks on every call."""
+def available(op: str, backend: str, device: torch.device) -> tuple[bool, str]:
+    """(can run, why not) for `backend` on `device`. Cached per (op, backend, device, interpreter setting)."""
     device = torch.device(device)
-    key = (op, str(device), os.environ.get("TRITON_INTERPRET"))
+    key = (op, backend, str(device), os.environ.get("TRITON_INTERPRET"))
     if key not in _available:
-        _available[key] = _find_triton(op, device)
+        find = {"triton": _find_triton, "fused": _find_fused}.get(backend)
+        _available[key] = find(op, device) if find else (True, "available")
     return _available[key]
+
+
+def triton_available(op: str, device: torch.device) -> tuple[bool, str]:
+    return available(op, "triton", device)
 
 
 def _find_triton(op: str, device: torch.device) -> tuple[bool, str]:
@@ -61,26 +66,42 @@ def _find_triton(op: str, device: torch.device) -> tuple[bool, str]:
     return True, "available"
 
 
-def triton_checked(op: str, device: torch.device, call: dict) -> tuple[bool, str]:
+def _find_fused(op: str, device: torch.device) -> tuple[bool, str]:
+    if device.type != "cpu":
+        return False, f"the fused backend is compiled C code for the CPU, got {device}"
+    from . import fused
+    try:
+        fused.library()
+    except fused.Unavailable as exc:
+        return False, str(exc)
+    return True, "available"
+
+
+def checked(op: str, backend: str, device: torch.device, call: dict) -> tuple[bool, str]:
     """(works, reason): the kernels this call needs ran forward and backward on `device` and matched
-    the oracle on a small problem. Cached per (op, device, kernel combination)."""
-    works, why = triton_available(op, device)
+    the oracle on a small problem. Cached per (op, backend, device, kernel combination)."""
+    works, why = available(op, backend, device)
     if not works:
         return works, why
-    module = backend_module(op, "triton")
-    key = (op, str(torch.device(device)), module.kernel_key(**call))
+    module = backend_module(op, backend)
+    key = (op, backend, str(torch.device(device)), module.kernel_key(**call))
     if key not in _checked:
         _checked[key] = _check(op, module, device, call)
     return _checked[key]
 
 
+def triton_checked(op: str, device: torch.device, call: dict) -> tuple[bool, str]:
+    return checked(op, "triton", device, call)
+
+
 def _check(op, module, device, call) -> tuple[bool, str]:
+    name = module.__name__.rsplit(".", 1)[-1]
     try:
         problem = probe.compare(module.scan, backend_module(op, "naive").scan, module.probe_inputs(**call), device)
     except Exception as exc:  # a kernel that fails to compile or launch is exactly what the check is for
-        return False, f"Triton {op} kernel failed on {device}: {type(exc).__name__}: {exc}".splitlines()[0]
+        return False, f"{name} {op} kernel failed on {device}: {type(exc).__name__}: {exc}".splitlines()[0]
     if problem:
-        return False, f"Triton {op} kernel disagreed with the oracle on {device}: {problem}"
+        return False, f"{name} {op} kernel disagreed with the oracle on {device}: {problem}"
     return True, "checked forward and backward against the oracle"
 
 
@@ -96,20 +117,21 @@ def resolve(op: str, backend: str, device: torch.device, call: dict) -> str:
     else:
         source = f"backend={backend!r}"
     if backend == "auto":
-        if not auto_considers_triton(device):
-            return "naive" if _too_short_to_chunk(op, call) else "chunked"
-        works, why = triton_checked(op, device, call)
+        fast = "triton" if auto_considers_triton(device) else "fused" if torch.device(device).type == "cpu" else None
+        if fast is None:
+            return "chunked"
+        works, why = checked(op, fast, device, call)
         if works:
-            return "triton"
+            return fast
         _note_fallback(op, why)
-        return "chunked"
+        return "naive" if fast == "fused" and _too_short_to_chunk(op, call) else "chunked"
     if backend not in BACKENDS:
         raise ValueError(f"unknown scan backend from {source}; choose one of auto, {', '.join(BACKENDS)}")
-    if backend == "triton":
-        works, why = triton_available(op, device)
-        if not works:
-            raise RuntimeError(f"{source} asked for Triton, but it cannot run: {why}. "
-                               f"Use backend='auto' or 'chunked'.")
+    works, why = available(op, backend, device)
+    if not works:
+        can = ", ".join(b for b in BACKENDS if available(op, b, device)[0])
+        raise RuntimeError(f"{source} asked for {backend}, but it cannot run: {why}. "
+                           f"Backends that can run {op} on {torch.device(device)}: auto, {can}.")
     return backend
 
 
@@ -125,7 +147,7 @@ def _too_short_to_chunk(op: str, call: dict) -> bool:
 def _note_fallback(op: str, why: str):
     reasons = _fallbacks.setdefault(op, {})
     if why not in reasons:
-        log.warning("%s falls back to the chunked backend: %s", op, why)
+        log.warning("%s falls back from its fast backend: %s", op, why)
     reasons[why] = reasons.get(why, 0) + 1
 
 
@@ -150,7 +172,7 @@ def backends_used() -> dict[str, dict[str, int]]:
 
 
 def fallbacks() -> dict[str, dict[str, int]]:
-    """Calls per reason for each op that `auto` sent to `chunked` instead of Triton since the last reset."""
+    """Calls per reason for each op that `auto` could not send to its device's fast backend since the last reset."""
     return {op: dict(reasons) for op, reasons in _fallbacks.items()}
 
 
