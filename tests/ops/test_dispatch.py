@@ -78,6 +78,18 @@ def test_the_c_kernels_build_where_a_compiler_exists():
     fused.library()
 
 
+def test_an_unwritable_kernel_cache_is_a_reason_not_a_crash(monkeypatch, tmp_path):
+    if not shutil.which("cc") and not shutil.which("gcc"):
+        pytest.skip("no C compiler here")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # a file where the cache folder would go
+    monkeypatch.setattr(fused, "_lib", None)
+    monkeypatch.setattr(fused, "_error", None)
+    monkeypatch.setenv("MAMBAZOO_CACHE", str(blocked / "cache"))
+    with pytest.raises(fused.Unavailable, match=r"could not be built into .*set MAMBAZOO_CACHE"):
+        fused.library()
+
+
 def test_auto_without_the_c_kernels_falls_back_with_the_reason(no_compiler):
     selective_scan(**scan_inputs(seqlen=16))
     ssd(**ssd_inputs(seqlen=5), chunk_size=4)

@@ -38,6 +38,7 @@ _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _error: str | None = None
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 
 
 def library() -> ctypes.CDLL:
@@ -76,7 +77,15 @@ def _build() -> Path:
     target = cache_dir() / f"kernels-{digest.hexdigest()[:16]}.so"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return _compile(cc, target)
+    except OSError as exc:  # an unwritable cache or a CC that is not there
+        raise Unavailable(f"the C kernels could not be built into {target.parent} with {cc}: {exc} "
+                          f"(set MAMBAZOO_CACHE to a writable folder, or CC to a C compiler)") from None
+
+
+def _compile(cc: str, target: Path) -> Path:
     errors = []
     for extra in (TUNED, ()):
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
@@ -120,10 +129,10 @@ def run(name: str, tensors: list, sizes: list[int], items: int):
 
 
 def _threads(n: int) -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _pool_size
     with _lock:
-        if _pool is None or _pool._max_workers != n:
+        if _pool is None or _pool_size != n:
             if _pool is not None:
                 _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(n, thread_name_prefix="mambazoo-scan")
+            _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix="mambazoo-scan"), n
         return _pool
