@@ -9,7 +9,9 @@ from __future__ import annotations
 import torch.nn as nn
 
 from .layers import MIXERS, MLPS, build_mixer, build_norm, check_mixer_kwargs, mixer_code
-from .layers.directional import Directional, check_directions
+from .layers.directional import Directional
+from .layers.merge import check_merge
+from .scan import line_scan
 from .layers.mlp import hidden_size
 
 
@@ -45,7 +47,8 @@ class Backbone(nn.Module):
     mlp: None or 'swiglu', with hidden size mlp_ratio * d_model rounded up to a multiple of 8.
     norm: 'rmsnorm' or 'layernorm' (computed in float32); final_norm adds one after the last block.
     directions: 'forward', or 'bidirectional' (each block's mixer also runs over the reversed sequence, with
-    its own parameters unless share_params, the two outputs merged by 'sum' or 'mean'); only a forward
+    its own parameters unless share_params, the two outputs merged by 'sum', 'mean', 'concat' or 'gate', see
+    zoo.layers.merge); only a forward
     backbone decodes token by token.
     """
 
@@ -58,12 +61,13 @@ class Backbone(nn.Module):
         if mlp is not None and mlp not in MLPS:
             raise ValueError(f"unknown mlp {mlp!r}; choose one of {', '.join(MLPS)} or None")
         build_norm(norm, 1)  # an unknown norm fails here, before any block is built
-        check_directions(directions, merge)
+        scan = line_scan(directions)
+        check_merge(merge)
         self.d_model, self.pattern = d_model, pattern
 
         def mixer(code):
             build = lambda: build_mixer(code, d_model, **kwargs.get(code, {}))  # noqa: E731
-            return build() if directions == "forward" else Directional(build, directions, share_params, merge)
+            return build() if directions == "forward" else Directional(build, scan, d_model, share_params, merge)
 
         self.blocks = nn.ModuleList(
             Block(d_model, mixer(code),

@@ -109,5 +109,5 @@ def test_bad_direction_settings_name_them():
     from zoo.backbone import Backbone
     with pytest.raises(ValueError, match=r"directions='sideways' is not one of forward, bidirectional"):
         Backbone(16, directions="sideways")
-    with pytest.raises(ValueError, match=r"merge='max' is not one of sum, mean"):
+    with pytest.raises(ValueError, match=r"merge='max' is not one of sum, mean, concat, gate"):
         Backbone(16, directions="bidirectional", merge="max")

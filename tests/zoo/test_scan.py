@@ -3,13 +3,15 @@ continuous orders only step to grid neighbours, and bad input is named in the er
 import pytest
 import torch
 
-from zoo.scan import (GRAPH_ORDERS, GRID_ORDERS, atrous, bidirectional, cross4, degree, graph_order,
-                      grid_order, hilbert, local, random, snake, snake4, sweep, zorder)
+from zoo.scan import (GRAPH_ORDERS, GRID_ORDERS, atrous, bidirectional, columns, cross4, degree, graph_order,
+                      grid_order, grid_scan, hilbert, image_scan, line_scan, local, random, reverse, snake, snake4,
+                      sweep, with_token, zorder)
 
 SIZES = [(1, 1), (1, 7), (7, 1), (5, 3), (8, 8), (6, 10)]
 
 GRID_CASES = {
     "sweep": sweep,
+    "columns": columns,
     "snake": snake,
     "zorder": zorder,
     "hilbert": hilbert,
@@ -180,7 +182,7 @@ def test_random_follows_the_generator():
 
 
 def test_registries_name_every_order():
-    assert set(GRID_ORDERS) == {"sweep", "snake", "zorder", "hilbert", "local", "atrous"}
+    assert set(GRID_ORDERS) == {"sweep", "columns", "snake", "zorder", "hilbert", "local", "atrous"}
     assert set(GRAPH_ORDERS) == {"degree", "random"}
     assert torch.equal(grid_order("local", 4, 4, window=2)[0], local(4, 4, 2)[0])
     assert torch.equal(grid_order("hilbert", 8, 8)[0], hilbert(8, 8)[0])
@@ -191,7 +193,7 @@ def test_registries_name_every_order():
 
 
 @pytest.mark.parametrize("call, pattern", [
-    (lambda: grid_order("spiral", 4, 4), r"unknown grid order 'spiral', expected one of atrous, hilbert, local, "
+    (lambda: grid_order("spiral", 4, 4), r"unknown grid order 'spiral', expected one of atrous, columns, hilbert, local, "
                                          r"snake, sweep, zorder"),
     (lambda: graph_order("bfs", star(2), 3), r"unknown graph order 'bfs', expected one of degree, random"),
     (lambda: snake(0, 4), r"H=0, expected an int >= 1"),
@@ -218,3 +220,54 @@ def test_wrong_types_are_type_errors():
         local(4, 4, True)
     with pytest.raises(TypeError, match=r"edge_index has dtype float32, expected an integer dtype"):
         degree(torch.zeros(2, 3), 4)
+
+
+def test_columns_walks_down_each_column():
+    assert columns(2, 3)[0].tolist() == [0, 3, 1, 4, 2, 5]
+
+
+@pytest.mark.parametrize("position", [0, 2, 4])
+def test_with_token_visits_the_extra_token_at_its_step_and_keeps_the_rest_in_order(position):
+    perm, inv = with_token(snake(2, 2), position)
+    assert_bijection((perm, inv), 5)
+    assert perm[position] == position
+    patches = torch.cat([perm[:position], perm[position + 1:]])
+    # the patches in snake order, their indices shifted past the token
+    assert patches.tolist() == [p + (p >= position) for p in snake(2, 2)[0].tolist()]
+
+
+def test_a_middle_token_stays_in_the_middle_of_the_reversed_walk():
+    """Vim's class token: in the middle of the sequence and of both its walks."""
+    forward, backward = image_scan("sweep", "bidirectional", 2, 2, token_at=2)(5)
+    assert forward[0].tolist() == [0, 1, 2, 3, 4] and backward[0].tolist() == [4, 3, 2, 1, 0]
+
+
+def test_grid_scan_builds_each_order_then_the_reverses():
+    orders = grid_scan(["sweep", "local:2"], "bidirectional", 4, 4)
+    assert [o[0].tolist() for o in orders] == [o[0].tolist() for o in
+                                               [sweep(4, 4), local(4, 4, 2), reverse(sweep(4, 4)), reverse(local(4, 4, 2))]]
+    assert [o[0].tolist() for o in grid_scan("sweep", "cross4", 3, 5)] == [o[0].tolist() for o in cross4(3, 5)]
+    assert len(grid_scan("atrous:2", "forward", 4, 4)) == 1
+
+
+@pytest.mark.parametrize("order, directions, message", [
+    ("spiral", "forward", r"scan order 'spiral' is unknown; orders: atrous, columns"),
+    ("local", "forward", r"local needs a size, e\.g\. local:2"),
+    ("sweep:2", "forward", r"sweep takes no size"),
+    ("local:0", "forward", r"the window must be a positive integer"),
+    ("local:5", "forward", r"the window is larger than the 4x4 grid"),
+    ("sweep", "sideways", r"scan directions 'sideways' is unknown; direction sets: forward, bidirectional, cross4"),
+    ("snake", "cross4", r"directions=cross4 brings its own four orders"),
+    ([], "forward", r"empty list"),
+])
+def test_bad_scan_settings_name_the_setting(order, directions, message):
+    with pytest.raises(ValueError, match=message):
+        grid_scan(order, directions, 4, 4)
+
+
+def test_a_scan_refuses_a_sequence_of_another_length():
+    scan = image_scan("sweep", "forward", 2, 3, token_at=0)
+    assert scan.count == 1 and len(scan(7)) == 1
+    with pytest.raises(ValueError, match=r"this scan walks 7 tokens \(2x3 grid, class token\), got 6"):
+        scan(6)
+    assert line_scan("bidirectional").count == 2

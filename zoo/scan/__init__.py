@@ -5,12 +5,13 @@ A mixer never reorders tokens itself; it is handed ``(perm, inv)`` from here and
 """
 from .directions import bidirectional, cross4, snake4
 from .graph import GRAPH_ORDERS, degree, graph_order, random
-from .grid import GRID_ORDERS, atrous, grid_order, hilbert, local, snake, sweep, zorder
-from .perm import Order, reverse, with_inverse
+from .grid import GRID_ORDERS, atrous, columns, grid_order, hilbert, local, snake, sweep, zorder
+from .perm import Order, reverse, with_inverse, with_token
+from .plan import DIRECTION_SETS, Scan, grid_scan, image_scan, line_scan, parse_order
 
 __all__ = [
-    "Order", "with_inverse", "reverse",
-    "sweep", "snake", "zorder", "hilbert", "local", "atrous", "GRID_ORDERS", "grid_order",
-    "bidirectional", "cross4", "snake4",
+    "Order", "with_inverse", "reverse", "with_token",
+    "sweep", "columns", "snake", "zorder", "hilbert", "local", "atrous", "GRID_ORDERS", "grid_order",
+    "bidirectional", "cross4", "snake4", "DIRECTION_SETS", "Scan", "grid_scan", "image_scan", "line_scan", "parse_order",
     "degree", "random", "GRAPH_ORDERS", "graph_order",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .grid import snake, sweep
+from .grid import columns, snake, sweep
 from .perm import Order, check_int, reverse, with_inverse
 
 
@@ -16,21 +16,17 @@ def bidirectional(order: Order) -> list[Order]:
     return [order, reverse(order)]
 
 
-def _column_major(H: int, W: int) -> Order:
-    return with_inverse(torch.arange(H * W).view(H, W).t().reshape(-1))
-
-
 def _vertical_snake(H: int, W: int) -> Order:
-    columns = torch.arange(H * W).view(H, W).t().contiguous()
-    columns[1::2] = columns[1::2].flip(1)
-    return with_inverse(columns.reshape(-1))
+    cells = torch.arange(H * W).view(H, W).t().contiguous()
+    cells[1::2] = cells[1::2].flip(1)
+    return with_inverse(cells.reshape(-1))
 
 
 def cross4(H: int, W: int) -> list[Order]:
     """VMamba SS2D cross-scan: [row-major, column-major, row-major reversed, column-major reversed]."""
     H, W = check_int("H", H, 1), check_int("W", W, 1)
-    rows, columns = sweep(H, W), _column_major(H, W)
-    return [rows, columns, reverse(rows), reverse(columns)]
+    rows, cols = sweep(H, W), columns(H, W)
+    return [rows, cols, reverse(rows), reverse(cols)]
 
 
 def snake4(H: int, W: int) -> list[Order]:

@@ -27,6 +27,12 @@ def sweep(H: int, W: int) -> Order:
     return with_inverse(torch.arange(H * W))
 
 
+def columns(H: int, W: int) -> Order:
+    """Column-major: down each column, the columns left to right."""
+    H, W = check_int("H", H, 1), check_int("W", W, 1)
+    return with_inverse(torch.arange(H * W).view(H, W).t().reshape(-1))
+
+
 def snake(H: int, W: int) -> Order:
     """Boustrophedon: even rows left to right, odd rows right to left, so every step is to a neighbour."""
     H, W = check_int("H", H, 1), check_int("W", W, 1)
@@ -113,6 +119,7 @@ def atrous(H: int, W: int, stride: int) -> Order:
 
 GRID_ORDERS = {
     "sweep": sweep,
+    "columns": columns,
     "snake": snake,
     "zorder": zorder,
     "hilbert": hilbert,

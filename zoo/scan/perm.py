@@ -41,3 +41,16 @@ def check_int(name: str, value, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name}={value}, expected an int >= {minimum}")
     return value
+
+
+def with_token(order: Order, position: int) -> Order:
+    """`order` over n tokens extended to n + 1, where an extra token (a class token) sits at index
+    `position` of the natural sequence and is also visited at step `position` (Vim's middle class token):
+    the others keep their order, their indices shifted past it."""
+    perm, _ = order
+    n = perm.numel()
+    position = check_int("position", position, 0)
+    if position > n:
+        raise ValueError(f"token position {position} is outside a sequence of {n + 1} tokens (0..{n})")
+    shifted = perm + (perm >= position).long()
+    return with_inverse(torch.cat([shifted[:position], torch.tensor([position]), shifted[position:]]))
