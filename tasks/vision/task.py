@@ -1,0 +1,50 @@
+"""The image-classification task: cross-entropy, accuracy over every image of a split."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from ..base import Task, metric_key
+
+
+class ClassifyTask(Task):
+    """`model(images (batch, C, H, W)) -> logits (batch, classes)`."""
+
+    def __init__(self, model: nn.Module, cfg):
+        super().__init__(model, cfg)
+        self.metrics = nn.ModuleDict({metric_key(f"{split}/{m}"): MeanMetric()
+                                      for split in ("val", "test") for m in ("acc", "loss")})
+
+    def training_step(self, batch, batch_idx):
+        images, labels = batch
+        logits = self(images).float()
+        loss = F.cross_entropy(logits, labels)
+        self.check_finite(loss)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/acc", (logits.argmax(-1) == labels).float().mean(), prog_bar=True)
+        return loss
+
+    def _eval_step(self, split, batch):
+        images, labels = batch
+        logits = self(images).float()
+        self.metrics[metric_key(f"{split}/acc")].update((logits.argmax(-1) == labels).float().mean(), weight=len(labels))
+        self.metrics[metric_key(f"{split}/loss")].update(F.cross_entropy(logits, labels), weight=len(labels))
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step("val", batch)
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step("test", batch)
+
+    def _log_epoch(self, split):
+        for m in ("acc", "loss"):
+            metric = self.metrics[metric_key(f"{split}/{m}")]
+            self.log(f"{split}/{m}", metric.compute(), prog_bar=split == "val")
+            metric.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self):
+        self._log_epoch("test")
