@@ -62,3 +62,18 @@ def test_timeseries_suite_pairs_match_parameter_counts(tmp_path):
     assert len(suite.seeds) >= 2 and suite.tune.mode == "min"
     _, mismatches = compare.check_runs(suite, str(tmp_path))
     assert mismatches == []
+
+
+def test_vision_suites_compare_every_variant_and_every_scan_at_one_budget(tmp_path):
+    import zoo
+    from zoo.scan import DIRECTION_SETS, GRID_ORDERS
+    suite = compose("compare", ["suite=vision"]).suite
+    assert {m for b in suite.grid for m in b.models} == set(zoo.list_models(domain="vision"))
+    assert len(suite.seeds) >= 2 and suite.tune.mode == "max"
+    assert compare.check_runs(suite, str(tmp_path))[1] == []
+    scans = compose("compare", ["suite=vision_scans"]).suite
+    points = [dict(o.split("=", 1) for o in p) for b in scans.grid for p in b.points]
+    orders = {p["model.order"].split(":")[0] for p in points}
+    assert orders | {"columns"} == set(GRID_ORDERS) and {p["model.directions"] for p in points} == set(DIRECTION_SETS)
+    assert len({n for n in compare.check_runs(scans, str(tmp_path))[0]}) == len(points) * len(scans.seeds)
+    assert compare.check_runs(scans, str(tmp_path), )[1] == []  # shared parameters: one count at every point
