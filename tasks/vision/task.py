@@ -28,7 +28,8 @@ class ClassifyTask(Task):
     def _eval_step(self, split, batch):
         images, labels = batch
         logits = self(images).float()
-        self.metrics[metric_key(f"{split}/acc")].update((logits.argmax(-1) == labels).float().mean(), weight=len(labels))
+        hits = (logits.argmax(-1) == labels).float()
+        self.metrics[metric_key(f"{split}/acc")].update(hits.mean(), weight=len(labels))
         self.metrics[metric_key(f"{split}/loss")].update(F.cross_entropy(logits, labels), weight=len(labels))
 
     def validation_step(self, batch, batch_idx):

@@ -17,7 +17,8 @@ ORDER_ARGUMENT = {"local": "window", "atrous": "stride"}  # the orders that take
 def parse_order(spec: str) -> tuple[str, dict]:
     """'sweep' -> ('sweep', {}); 'local:4' -> ('local', {'window': 4}); an unknown name is a ValueError."""
     name, _, size = str(spec).partition(":")
-    allowed = ", ".join(sorted(GRID_ORDERS)) + f" (with a size: {', '.join(f'{k}:<{v}>' for k, v in ORDER_ARGUMENT.items())})"
+    sized = ", ".join(f"{k}:<{v}>" for k, v in ORDER_ARGUMENT.items())
+    allowed = f"{', '.join(sorted(GRID_ORDERS))} (with a size: {sized})"
     if name not in GRID_ORDERS:
         raise ValueError(f"scan order {spec!r} is unknown; orders: {allowed}")
     if (name in ORDER_ARGUMENT) != bool(size):
