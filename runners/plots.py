@@ -80,7 +80,10 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
         return [(f"{task}: {what} ({ours}, shaded)" + ("; dotted: our training length" if train else "")
                  + (f"; dashed: the paper's numbers at the same {pivot or 'lengths'}" if paper else ""), path)]
     models = {r.model for r in rows}
-    by_state = any(len({r.first("state_size") for r in rows if r.model == m}) > 1 for m in models)
+    # a model run at several state sizes, and nothing else varied between its rows (else, e.g. scan orders
+    # sharing one state size, it is bars)
+    sizes = {m: [r.first("state_size") for r in rows if r.model == m] for m in models}
+    by_state = any(len(set(s)) > 1 and len(set(s)) == len(s) for s in sizes.values())
     if "mqar" in task.lower() or by_state:
         points = [dict(model=r.model, colour=colour[r.model], x=r.first("state_size"), mean=_scaled(r, primary)[0],
                        std=_scaled(r, primary)[1]) for r in rows if is_number(r.first("state_size"))]
