@@ -183,7 +183,7 @@ def test_random_follows_the_generator():
 
 def test_registries_name_every_order():
     assert set(GRID_ORDERS) == {"sweep", "columns", "snake", "zorder", "hilbert", "local", "atrous"}
-    assert set(GRAPH_ORDERS) == {"degree", "random"}
+    assert set(GRAPH_ORDERS) == {"degree", "random", "bfs"}
     assert torch.equal(grid_order("local", 4, 4, window=2)[0], local(4, 4, 2)[0])
     assert torch.equal(grid_order("hilbert", 8, 8)[0], hilbert(8, 8)[0])
     assert graph_order("degree", star(3), 4, noise=False)[0].tolist() == [1, 2, 3, 0]
@@ -195,7 +195,7 @@ def test_registries_name_every_order():
 @pytest.mark.parametrize("call, pattern", [
     (lambda: grid_order("spiral", 4, 4), r"unknown grid order 'spiral', expected one of atrous, columns, hilbert, local, "
                                          r"snake, sweep, zorder"),
-    (lambda: graph_order("bfs", star(2), 3), r"unknown graph order 'bfs', expected one of degree, random"),
+    (lambda: graph_order("spectral", star(2), 3), r"unknown graph order 'spectral', expected one of bfs, degree, random"),
     (lambda: snake(0, 4), r"H=0, expected an int >= 1"),
     (lambda: hilbert(4, -2), r"W=-2, expected an int >= 1"),
     (lambda: local(4, 4, 0), r"window=0, expected an int >= 1"),
