@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-SUITE  ?= language timeseries vision vision_scans
+SUITE  ?= language timeseries vision vision_scans graph
 LAUNCHER ?= joblib
 
 .PHONY: install reproduce report test test-all bench clean
@@ -11,7 +11,7 @@ LAUNCHER ?= joblib
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,bench,vision]"
+	$(BIN)/python -m pip install -q -e ".[dev,bench,vision,graph]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
