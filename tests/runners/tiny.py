@@ -6,6 +6,9 @@ TINY_FORECAST = [*TINY[:4], "data.lookback=24", "data.horizon=8", "data.eval_bat
 # an image run keeps its data set (fixed splits), or draws a few Pathfinder images
 TINY_IMAGE = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
 TINY_PATHFINDER = ["data.settings.n_train=16", "data.settings.n_val=8", "data.settings.n_test=8"]
+# a graph run draws a few SBM graphs (two PATTERN instances), or keeps its molecules (fixed split)
+TINY_GRAPH = [*TINY[:4], "data.n_train=16", "data.n_val=8", "data.n_test=8", "data.batch_size=8"]
+TINY_MOLECULES = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
 
 
 def tiny(overrides: list[str]) -> list[str]:
@@ -17,5 +20,6 @@ def tiny(overrides: list[str]) -> list[str]:
     kind = kind_for(cfg.data.task).name
     if kind == "token":
         return TINY
-    base = TINY_FORECAST if kind == "forecast" else TINY_IMAGE + TINY_PATHFINDER * (cfg.data.task == "pathfinder")
+    base = {"forecast": TINY_FORECAST, "graph_node": TINY_GRAPH + ["data.instances=2"] * (cfg.data.task == "pattern"),
+            "graph_reg": TINY_MOLECULES}.get(kind) or TINY_IMAGE + TINY_PATHFINDER * (cfg.data.task == "pathfinder")
     return base + ["model.d_model=16"] * ("d_model" in zoo.resolved_config(cfg.model.name))

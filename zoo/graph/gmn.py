@@ -2,8 +2,8 @@
 random-walk neighbourhoods, then the nodes are scanned in degree order.
 
 For node v and each hop count k = hops .. 0, `walks` random walks of k steps start at v; token k is the mean
-of the current states of the nodes they visit (k = 0: v itself). A bidirectional Mamba reads the tokens from
-the widest neighbourhood to v itself and its output at v is v's encoding; Graph-Mamba's ordered module
+of the current states of the nodes they visit (k = 0: v itself). A bidirectional Mamba reads the tokens, the
+widest neighbourhood first and v itself last, and its last steps give v's encoding; Graph-Mamba's ordered module
 (zoo.graph.ordered) then scans those encodings. The paper encodes each token's induced subgraph with an MPNN
 or random-walk features; the mean over the visited nodes is our simpler encoder. Walks are sampled for the
 whole batch at once, one step at a time (no loop over nodes or graphs).
@@ -14,8 +14,6 @@ import torch
 from torch import nn
 
 from ..layers import build_mixer
-from ..layers.directional import Directional
-from ..scan import line_scan
 from .ordered import OrderedMamba
 
 
@@ -39,16 +37,16 @@ def random_walks(edge_index: torch.Tensor, num_nodes: int, starts: torch.Tensor,
 
 
 class WalkTokens(nn.Module):
-    """(N, d) node states -> (N, d): each node's walk-token sequence read by a bidirectional Mamba, its
-    output at the last token (the node itself)."""
+    """(N, d) node states -> (N, d): each node's walk-token sequence read by a bidirectional Mamba; the
+    encoding is the sum of each direction's output at its last step (forward: at the node itself; backward:
+    at the widest neighbourhood), so both directions have read every token."""
 
     def __init__(self, d_model: int, hops: int, walks: int, mixer: str, **mixer_kwargs):
         super().__init__()
         if int(hops) < 1 or int(walks) < 1:
             raise ValueError(f"gmn needs hops >= 1 and walks >= 1, got hops={hops}, walks={walks}")
         self.hops, self.walks = int(hops), int(walks)
-        self.read = Directional(lambda: build_mixer(mixer, d_model, **mixer_kwargs), line_scan("bidirectional"),
-                                d_model, merge="sum")
+        self.read = nn.ModuleList(build_mixer(mixer, d_model, **mixer_kwargs) for _ in range(2))
 
     def forward(self, x, edge_index, generator=None):
         n = x.shape[0]
@@ -57,8 +55,8 @@ class WalkTokens(nn.Module):
         for k in range(self.hops, 0, -1):  # widest neighbourhood first, the node itself last
             visited = random_walks(edge_index, n, starts, k, generator)          # (walks * n, k + 1)
             tokens.append(x[visited].view(self.walks, n, k + 1, -1).mean((0, 2)))
-        tokens.append(x)
-        return self.read(torch.stack(tokens, 1))[:, -1]
+        tokens = torch.stack(tokens + [x], 1)
+        return self.read[0](tokens)[:, -1] + self.read[1](tokens.flip(1))[:, -1]
 
 
 class GMNGlobal(nn.Module):
