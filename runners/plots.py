@@ -67,10 +67,12 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
                     paper.append(dict(label=e.get("paper_model", "?"), colour=colour.get(e.get("ours")),
                                       x=[x for x, _ in points], y=[y for _, y in points]))
         pivot = next((r.first("pivot") for r in rows if r.first("pivot")), None)
+        # what n counts when the data names it (e.g. node orders averaged), else evaluation length
+        counted = next((r.data["points_axis"] for r in rows if r.data.get("points_axis")), None)
         base = primary.split("@")[0]
-        if pivot:  # e.g. MSE against the forecasting horizon
-            axis, train = f"{pivot} (log2 scale)", set()
-            what = f"{base} against {pivot}"
+        if pivot or counted:  # e.g. MSE against the forecasting horizon
+            axis, train = f"{pivot or counted} (log2 scale)", set()
+            what = f"{base} against {pivot or counted}"
         else:
             axis = "evaluation sequence length (tokens, log2 scale)"
             train = {r.data["seq_len"] for r in rows if is_number(r.data.get("seq_len"))}
@@ -78,7 +80,7 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
         path = length_plot(stem.with_name(stem.name + "--length.svg"), f"{task} ({suite}): {what}",
                            f"{base} (%)" if pct else base, series, train, paper, axis, pct)
         return [(f"{task}: {what} ({ours}, shaded)" + ("; dotted: our training length" if train else "")
-                 + (f"; dashed: the paper's numbers at the same {pivot or 'lengths'}" if paper else ""), path)]
+                 + (f"; dashed: the paper's numbers at the same {pivot or counted or 'lengths'}" if paper else ""), path)]
     models = {r.model for r in rows}
     # a model run at several state sizes, and nothing else varied between its rows (else, e.g. scan orders
     # sharing one state size, it is bars)

@@ -105,3 +105,21 @@ def test_readme_vision_variant_file_trains(tmp_path, monkeypatch):
     rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
     assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "vision"
     assert 0 <= rec["metrics"]["test/acc"] <= 1 and rec["data"]["dataset"] == "digits"
+
+
+def test_readme_graph_variant_file_trains(tmp_path, monkeypatch):
+    """The README's graph variant: one YAML file, then a (tiny) run on PATTERN with its record."""
+    from runners import train
+    from runners.config import compose
+    from tests.runners.tiny import tiny
+    from zoo import load_variants, registry
+    block = readme_variant("graph_net")
+    (tmp_path / "v.yaml").write_text(block)
+    registry._load_builtins()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    [name] = load_variants(tmp_path)
+    overrides = ["pipeline=pattern", f"model.name={name}"]
+    overrides += tiny(overrides)
+    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}", f"data_root={tmp_path}"]), overrides)
+    assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "graph" and rec["model_config"]["order"] == "bfs"
+    assert 0 <= rec["metrics"]["test/acc"] <= 1 and "test/acc@5" in rec["metrics"]

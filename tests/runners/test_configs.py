@@ -77,3 +77,16 @@ def test_vision_suites_compare_every_variant_and_every_scan_at_one_budget(tmp_pa
     assert orders | {"columns"} == set(GRID_ORDERS) and {p["model.directions"] for p in points} == set(DIRECTION_SETS)
     assert len({n for n in compare.check_runs(scans, str(tmp_path))[0]}) == len(points) * len(scans.seeds)
     assert compare.check_runs(scans, str(tmp_path), )[1] == []  # shared parameters: one count at every point
+
+
+def test_graph_suite_runs_every_variant_on_every_set_and_ablates_the_order(tmp_path, monkeypatch):
+    import zoo
+    from zoo.scan import GRAPH_ORDERS
+    monkeypatch.setenv("MAMBAZOO_DATA_ROOT", str(tmp_path))
+    suite = compose("compare", ["suite=graph"]).suite
+    main = suite.grid[0]
+    assert set(main.models) == set(zoo.list_models(domain="graph")) and len(suite.seeds) >= 2
+    assert {p for b in suite.grid for p in b.pipelines} == {"pattern", "cluster", "freesolv"}
+    ablated = {o.split("=")[1] for b in suite.grid for p in b.points for o in p if o.startswith("model.order=")}
+    assert ablated | {zoo.resolved_config("graph_mamba")["order"]} == set(GRAPH_ORDERS)
+    assert compare.check_runs(suite, str(tmp_path))[1] == []

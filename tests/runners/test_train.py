@@ -177,3 +177,39 @@ def test_bad_image_settings_fail_in_one_line_before_any_record(tmp_path, overrid
         image_run(tmp_path, *overrides)
     assert "\n" not in str(err.value)
     assert load_records(tmp_path / "records") == []
+
+
+def graph_run(tmp_path, *overrides):
+    from .tiny import tiny
+    overrides = [*tiny(list(overrides)), *overrides]  # a test's own settings last, so they win
+    return train.run(compose("train", [*overrides, f"results_dir={tmp_path}", f"data_root={tmp_path}"]), overrides)
+
+
+def test_a_node_classification_run_records_balanced_accuracy_and_order_counts(tmp_path):
+    rec = graph_run(tmp_path, "pipeline=pattern", "model.name=graph_mamba")
+    assert rec["status"] == "ok" and rec["task"] == "PATTERN" and rec["throughput_unit"] == "nodes"
+    assert rec["primary_metric"] == "test/acc" and rec["metric_directions"]["acc"] == "max"
+    assert rec["data"]["sizes"] == {"train": 16, "val": 8, "test": 8}
+    assert {f"test/acc@{p}" for p in (1, 2, 3, 5)} <= set(rec["metrics"])
+    assert all(0 <= rec["metrics"][k] <= 1 for k in rec["metrics"] if k.startswith("test/acc"))
+
+
+def test_a_molecule_run_records_mae_and_an_unordered_model_no_order_counts(tmp_path):
+    rec = graph_run(tmp_path, "pipeline=freesolv", "model.name=gps")
+    assert rec["status"] == "ok" and rec["task"] == "FreeSolv" and rec["throughput_unit"] == "graphs"
+    assert rec["primary_metric"] == "test/mae" and rec["metric_directions"]["mae"] == "min"
+    assert 0 < rec["metrics"]["test/mae"] < 20 and not any("@" in k for k in rec["metrics"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["pipeline=pattern", "model.name=graph_mamba", "model.order=spiral"], r"unknown graph order 'spiral'"),
+    (["pipeline=cluster", "model.name=gps", "data.n_train=0"], r"data.n_train=0: give a positive integer"),
+    (["pipeline=pattern", "model.name=gps", "data.test_perms=[0]"], r"data.test_perms=\[0\]"),
+    (["pipeline=freesolv", "model.name=gps", "data.path=/nonexistent.csv"], r"data.path=/nonexistent.csv: no such file"),
+    (["pipeline=pattern", "model.name=gps", "model.node_features=[5]"], r"model.node_features is decided by the data"),
+])
+def test_bad_graph_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
+    with pytest.raises(UsageError, match=message) as err:
+        graph_run(tmp_path, *overrides)
+    assert "\n" not in str(err.value)
+    assert load_records(tmp_path / "records") == []

@@ -80,10 +80,10 @@ def test_unordered_models_are_permutation_equivariant(name):
 
 @pytest.mark.parametrize("name", [m for m in MODELS if build(m).ordered])
 def test_ordered_models_depend_on_node_order_and_averaging_shrinks_it(name):
-    data = as_double(random_graph(24, 5))
+    data = as_double(random_graph(16, 5))
     model = build(name)
-    gaps = [[order_gap(model, data, torch.randperm(24, generator=torch.Generator().manual_seed(s)), p)
-             for s in range(4)] for p in (1, 16)]
+    gaps = [[order_gap(model, data, torch.randperm(16, generator=torch.Generator().manual_seed(s)), p)
+             for s in range(3)] for p in (1, 8)]
     assert min(gaps[0]) > 1e-6  # not equivariant: the order is the scan's input
     assert sum(gaps[1]) < sum(gaps[0])
 
