@@ -71,55 +71,34 @@ def test_make_reproduce_on_the_smoke_suite(tmp_path):
     assert (tmp_path / "leaderboard.md").exists() and (tmp_path / "index.html").exists()
 
 
-def test_readme_forecasting_variant_file_trains(tmp_path, monkeypatch):
-    """The README's forecasting variant: one YAML file, then a (tiny) run on ETTh1 with its record."""
+def train_readme_variant(builder, pipeline, tmp_path, monkeypatch):
+    """The README's variant file for `builder` loaded from a folder, then a tiny run of it on `pipeline`."""
     from runners import train
     from runners.config import compose
     from tests.runners.tiny import tiny
     from zoo import load_variants, registry
-    block = readme_variant("variate_forecaster")
-    (tmp_path / "v.yaml").write_text(block)
+    (tmp_path / "v.yaml").write_text(readme_variant(builder))
     registry._load_builtins()
     monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
     [name] = load_variants(tmp_path)
-    overrides = ["pipeline=etth1", f"model.name={name}"]
+    overrides = [f"pipeline={pipeline}", f"model.name={name}"]
     overrides += tiny(overrides)
-    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
+    return train.run(compose("train", [*overrides, f"results_dir={tmp_path}", f"data_root={tmp_path}"]), overrides)
+
+
+def test_readme_forecasting_variant_file_trains(tmp_path, monkeypatch):
+    rec = train_readme_variant("variate_forecaster", "etth1", tmp_path, monkeypatch)
     assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "timeseries"
     assert 0 < rec["metrics"]["test/mse"] < 10 and rec["data"]["horizon"] == 8
 
 
 def test_readme_vision_variant_file_trains(tmp_path, monkeypatch):
-    """The README's vision variant: one YAML file, then a (tiny) run on the 8x8 digits with its record."""
-    from runners import train
-    from runners.config import compose
-    from tests.runners.tiny import tiny
-    from zoo import load_variants, registry
-    block = readme_variant("vision_mamba")
-    (tmp_path / "v.yaml").write_text(block)
-    registry._load_builtins()
-    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
-    [name] = load_variants(tmp_path)
-    overrides = ["pipeline=digits", f"model.name={name}"]
-    overrides += tiny(overrides)
-    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
+    rec = train_readme_variant("vision_mamba", "digits", tmp_path, monkeypatch)
     assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "vision"
     assert 0 <= rec["metrics"]["test/acc"] <= 1 and rec["data"]["dataset"] == "digits"
 
 
 def test_readme_graph_variant_file_trains(tmp_path, monkeypatch):
-    """The README's graph variant: one YAML file, then a (tiny) run on PATTERN with its record."""
-    from runners import train
-    from runners.config import compose
-    from tests.runners.tiny import tiny
-    from zoo import load_variants, registry
-    block = readme_variant("graph_net")
-    (tmp_path / "v.yaml").write_text(block)
-    registry._load_builtins()
-    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
-    [name] = load_variants(tmp_path)
-    overrides = ["pipeline=pattern", f"model.name={name}"]
-    overrides += tiny(overrides)
-    rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}", f"data_root={tmp_path}"]), overrides)
+    rec = train_readme_variant("graph_net", "pattern", tmp_path, monkeypatch)
     assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "graph" and rec["model_config"]["order"] == "bfs"
     assert 0 <= rec["metrics"]["test/acc"] <= 1 and "test/acc@5" in rec["metrics"]
