@@ -83,7 +83,8 @@ def prepare(cfg):
 
     try:
         return build(cfg, make_model)
-    except (KeyError, ValueError, TypeError) as exc:  # the registry, layers and data name the bad setting
+    # the registry, layers and data name the bad setting; an optional extra that is missing names itself
+    except (KeyError, ValueError, TypeError, ImportError) as exc:
         raise UsageError(exc.args[0] if exc.args else str(exc)) from None
 
 

@@ -20,7 +20,8 @@ CLASSES = {"pattern": 2, "cluster": 6}
 COLOURS = {"pattern": [3], "cluster": [7]}  # PATTERN's colours 0-2; CLUSTER's 0 (none) and communities 1-6
 
 
-def _positive(data: dict, *names):
+def _check(data: dict, *names):
+    """The named counts are positive ints and test_perms a list of them."""
     for name in names:
         value = data[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -52,7 +53,7 @@ def _sbm_graphs(data: dict, cache) -> dict[str, list[dict]]:
 
 
 def build_node(cfg, data: dict, make_model) -> Built:
-    _positive(data, "n_train", "n_val", "n_test", "instances", "pe_steps", "batch_size")
+    _check(data, "n_train", "n_val", "n_test", "instances", "pe_steps", "batch_size")
     task = data["task"]
     graphs = GraphSet(task.upper(), f"generated (Benchmarking GNNs' SBM settings, seed {data['seed']})",
                       _sbm_graphs(data, cfg.data_root), COLOURS[task], None, data["batch_size"],
@@ -64,10 +65,10 @@ def build_node(cfg, data: dict, make_model) -> Built:
 
 
 def build_reg(cfg, data: dict, make_model) -> Built:
-    _positive(data, "pe_steps", "batch_size")
+    _check(data, "pe_steps", "batch_size")
+    found, source = molecules.molecules(data["path"])  # names the extra it needs when one is missing
     from torch_geometric.utils.smiles import e_map, x_map
 
-    found, source = molecules.molecules(data["path"])
     split = molecules.random_split(len(found))
     graphs = [with_pe(dict(x=torch.from_numpy(x), edge_index=torch.from_numpy(e), edge_attr=torch.from_numpy(b),
                            graph_y=torch.tensor([y], dtype=torch.float32)), data["pe_steps"])

@@ -213,3 +213,10 @@ def test_bad_graph_settings_fail_in_one_line_before_any_record(tmp_path, overrid
         graph_run(tmp_path, *overrides)
     assert "\n" not in str(err.value)
     assert load_records(tmp_path / "records") == []
+
+
+def test_a_missing_graph_extra_is_named_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch_geometric", None)  # as if mambazoo[graph] were not installed
+    with pytest.raises(UsageError, match=r"pip install 'mambazoo\[graph\]'") as err:
+        graph_run(tmp_path, "pipeline=freesolv", "model.name=gps")
+    assert "\n" not in str(err.value) and load_records(tmp_path / "records") == []
