@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
+
+from ..cache import write_whole
 
 SPLITS = ("train", "val", "test")
 FORMAT = 1  # bump when what is stored changes
@@ -65,10 +66,7 @@ def cached(cache: str | Path | None, name: str, settings: dict, make) -> dict[st
         return {s: unpack(p) for s, p in torch.load(stored, weights_only=True).items()}
     splits = make()
     if stored is not None:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        partial = stored.with_suffix(f".{os.getpid()}.tmp")
-        torch.save({s: pack(g) for s, g in splits.items()}, partial)
-        os.replace(partial, stored)
+        write_whole(stored, lambda partial: torch.save({s: pack(g) for s, g in splits.items()}, partial))
     return splits
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..cache import write_whole
 from .sources import ImageSet
 
 GENERATOR_VERSION = 1  # bump when the drawing changes, so cached images are redrawn
@@ -102,9 +102,7 @@ def pathfinder(size: int = 32, length: int = 14, paddle: int = 2, turn: float = 
         labels = rng.permutation(np.arange(n) % 2)
         images = np.stack([draw(rng, size, length, paddle, turn, seed_distance, bool(y)) for y in labels])
         splits[split] = (images[:, None], labels.astype(np.int64))
-    if stored is not None:  # written whole, then renamed: runs in parallel never read half a file
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        partial = stored.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez_compressed(partial, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))})
-        os.replace(partial, stored)
+    if stored is not None:
+        write_whole(stored, lambda partial: np.savez_compressed(
+            partial, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))}))
     return ImageSet(name, splits, 2, source).check()

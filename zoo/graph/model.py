@@ -8,8 +8,9 @@
 - `gatedgcn`: the local MPNN alone.
 
 The local MPNN is PyG's `ResGatedGraphConv`, Bresson & Laurent's gated graph conv (GPS uses its GatedGCN
-form on PATTERN and CLUSTER, which also updates edge features). Inputs are a PyG batch: `x` (N, columns) categorical, `pe` (N, pe_dim) positional encoding,
-`edge_attr` (E, columns) categorical or absent; outputs (N, out_dim) per node or (graphs, out_dim) per graph.
+form on PATTERN and CLUSTER, which also updates edge features). Inputs are a PyG batch: `x` (N, columns)
+categorical, `pe` (N, pe_dim) positional encoding, `edge_attr` (E, columns) categorical or absent; outputs
+(N, out_dim) per node or (graphs, out_dim) per graph.
 """
 from __future__ import annotations
 

@@ -19,20 +19,6 @@ DIRECTIONS = ("forward", "bidirectional")
 MERGES = ("sum", "mean", "concat")  # 'gate' pools over the tokens, padding included: it would see the batch
 
 
-def to_dense(x: torch.Tensor, batch: torch.Tensor, graphs: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes (N, d) grouped by graph in `batch` (sorted) -> (graphs, longest, d), zero-padded, and the
-    (graphs, longest) mask of real nodes."""
-    counts = torch.bincount(batch, minlength=graphs)
-    start = torch.cumsum(counts, 0) - counts
-    slot = torch.arange(batch.numel(), device=x.device) - start[batch]
-    longest = int(counts.max()) if graphs else 0
-    dense = x.new_zeros(graphs, longest, x.shape[-1])
-    dense[batch, slot] = x
-    mask = torch.zeros(graphs, longest, dtype=torch.bool, device=x.device)
-    mask[batch, slot] = True
-    return dense, mask
-
-
 def reversal(mask: torch.Tensor) -> torch.Tensor:
     """(graphs, longest) index that reverses each row's real part and leaves its padding in place; it is
     its own inverse."""
@@ -61,7 +47,8 @@ class OrderedMamba(nn.Module):
 
     def forward(self, x, edge_index, batch, graphs: int, generator: torch.Generator | None = None):
         perm, inv = graph_order(self.order, edge_index, x.shape[0], generator=generator, batch=batch)
-        dense, mask = to_dense(x[perm], batch[perm], graphs)
+        from torch_geometric.utils import to_dense_batch  # the graph extra; the registry imports zoo.graph without it
+        dense, mask = to_dense_batch(x[perm], batch[perm], batch_size=graphs)
         ys = [self.mixers[0](dense)]
         if len(self.mixers) == 2:
             flip = reversal(mask)[..., None].expand_as(dense)
