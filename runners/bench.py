@@ -1,6 +1,6 @@
 """Scan-core benchmark: time and peak memory of every backend beside the peers a user would pick instead.
 
-    python -m runners.bench                          # CPU: selective_scan and ssd, default sizes
+    python -m runners.bench                          # CPU: selective_scan, ssd and s4d, default sizes
     python -m runners.bench --device cuda --dtype bfloat16 --batch 8 --dim 2048 --impls triton,chunked,sdpa
 
 A row is reported only if that implementation's forward output matched the sequential oracle
@@ -29,13 +29,16 @@ from zoo.ops import selective_scan, ssd
 from . import env
 
 OURS = ("naive", "chunked", "fused", "triton")
-PEERS = {"selective_scan": ("pscan", "sdpa"), "ssd": ("mamba_ssm", "sdpa")}
+# s4d: selective_scan with time-invariant (dim, dstate) B and C; its peer is the same call with B and C
+# written out per token, as the S4D layer passed them before the scan core had the time-invariant layout
+PEERS = {"selective_scan": ("pscan", "sdpa"), "ssd": ("mamba_ssm", "sdpa"), "s4d": ("per_token",)}
 # (op, ours, reference, seqlen, speed-up needed, what): the scan-core issues' targets, as ratios in one run
 TARGETS = [("selective_scan", "chunked", "pscan", 2048, 2.0, "chunked >= 2x faster than mambapy pscan"),
            ("selective_scan", "chunked", "naive", 2048, 50.0, "chunked >= 50x faster than the sequential reference"),
            ("selective_scan", "fused", "pscan", 2048, 10.0, "fused >= 10x faster than mambapy pscan"),
            ("selective_scan", "fused", "chunked", 2048, 4.0, "fused >= 4x faster than chunked"),
-           ("ssd", "fused", "chunked", 2048, 3.0, "fused >= 3x faster than chunked")]
+           ("ssd", "fused", "chunked", 2048, 3.0, "fused >= 3x faster than chunked"),
+           ("s4d", "fused", "per_token", 2048, 2.0, "fused time-invariant B, C >= 2x faster than the same B, C per token")]
 TOL = {torch.float32: (6e-4, 2e-3), torch.float16: (3e-3, 5e-3), torch.bfloat16: (3e-2, 5e-2)}
 
 
@@ -45,10 +48,10 @@ def make_inputs(op, a, device, dtype, seqlen, seed=0):
     rnd = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
     dt = torch.exp(torch.rand(a.batch, seqlen, a.dim, generator=g) * (torch.log(torch.tensor(0.1)) - torch.log(
         torch.tensor(1e-3))) + torch.log(torch.tensor(1e-3)))
-    if op == "selective_scan":
+    if op in ("selective_scan", "s4d"):
+        bc = (a.dim, a.dstate) if op == "s4d" else (a.batch, a.dstate, seqlen)
         kw = dict(u=rnd(a.batch, a.dim, seqlen), delta=dt.transpose(1, 2),
-                  A=-torch.arange(1, a.dstate + 1.0).repeat(a.dim, 1),
-                  B=rnd(a.batch, a.dstate, seqlen), C=rnd(a.batch, a.dstate, seqlen), D=torch.ones(a.dim))
+                  A=-torch.arange(1, a.dstate + 1.0).repeat(a.dim, 1), B=rnd(*bc), C=rnd(*bc), D=torch.ones(a.dim))
     else:
         heads = a.dim // a.headdim
         kw = dict(x=rnd(a.batch, seqlen, heads, a.headdim), dt=dt[..., :heads], A=-torch.arange(1, heads + 1.0),
@@ -61,7 +64,7 @@ def make_inputs(op, a, device, dtype, seqlen, seed=0):
 def implementation(op, impl, a):
     """A function of the inputs dict returning the op's output, or None if the peer is not installed."""
     if impl in OURS:
-        if op == "selective_scan":
+        if op in ("selective_scan", "s4d"):
             return lambda kw: selective_scan(**kw, backend=impl)
         return lambda kw: ssd(**kw, chunk_size=a.chunk_size, backend=impl)
     if impl == "pscan":
@@ -75,6 +78,12 @@ def implementation(op, impl, a):
             hs = pscan(torch.exp(dt.unsqueeze(-1) * kw["A"]), (dt * u).unsqueeze(-1) * B.unsqueeze(2))
             return ((hs @ C.unsqueeze(-1)).squeeze(3) + kw["D"] * u).transpose(1, 2)
         return run_pscan
+    if impl == "per_token":
+        def run_per_token(kw):
+            batch, _, seqlen = kw["u"].shape
+            bc = {k: kw[k][None, :, :, None].expand(batch, -1, -1, seqlen) for k in ("B", "C")}
+            return selective_scan(**dict(kw, **bc), backend="fused")
+        return run_per_token
     if impl == "mamba_ssm":
         try:
             from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
@@ -175,7 +184,7 @@ def matches_oracle(op, impl, fn, a, device, seqlen, oracle_cache):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--ops", default="selective_scan,ssd")
+    p.add_argument("--ops", default="selective_scan,ssd,s4d")
     p.add_argument("--impls", default=None, help="default: naive,chunked and the peers; cpu adds fused, cuda triton")
     p.add_argument("--seqlens", default="256,1024,2048,4096,16384")
     p.add_argument("--device", default="cpu")
@@ -203,11 +212,16 @@ def main(argv=None):
           f"dtype={a.dtype}")
     rows = []
     for op in a.ops.split(","):
-        impls = a.impls.split(",") if a.impls else (["naive", "chunked"] + (["triton"] if device.type == "cuda" else ["fused"])
-                                                    + [x for x in PEERS[op] if x != "sdpa" or device.type == "cuda"])
-        rows += bench_op(op, impls, a, device)
+        rows += bench_op(op, a.impls.split(",") if a.impls else default_impls(op, device), a, device)
     write_csv(rows, a, device, name, found)
     report(rows)
+
+
+def default_impls(op, device) -> list[str]:
+    fast = "triton" if device.type == "cuda" else "fused"
+    if op == "s4d":  # the per-token peer runs on fused, a CPU backend
+        return ["chunked", fast] + (["per_token"] if fast == "fused" else [])
+    return ["naive", "chunked", fast] + [x for x in PEERS[op] if x != "sdpa" or device.type == "cuda"]
 
 
 def bench_op(op, impls, a, device):

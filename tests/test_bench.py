@@ -19,7 +19,7 @@ def test_bench_rows_and_ratios(tmp_path, capsys):
     got = {(r["op"], r["impl"]) for r in rows}
     assert {("selective_scan", "naive"), ("selective_scan", "chunked"), ("ssd", "naive"), ("ssd", "chunked")} <= got
     if shutil.which("cc") or shutil.which("gcc"):  # the compiled kernels are a CPU default wherever they build
-        assert {("selective_scan", "fused"), ("ssd", "fused")} <= got
+        assert {("selective_scan", "fused"), ("ssd", "fused"), ("s4d", "fused"), ("s4d", "per_token")} <= got
     assert all(float(r["fwd_bwd_ms"]) > 0 and r["device"] for r in rows)
     assert "torch" in rows[0]["versions"]
     assert "x chunked" in capsys.readouterr().out

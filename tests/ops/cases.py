@@ -21,11 +21,12 @@ def random_mask(batch, seqlen, generator):
 
 
 def scan_inputs(batch=2, dim=5, dstate=3, seqlen=37, groups=None, flags=SCAN_STEP_FLAGS, dtype=torch.float32,
-                dt_scale=1.0, seed=0):
-    """Keyword arguments for selective_scan. groups=None gives the 3-D (ungrouped) B and C."""
+                dt_scale=1.0, seed=0, invariant=False):
+    """Keyword arguments for selective_scan. groups=None gives the 3-D (ungrouped) B and C; invariant=True
+    the time-invariant (dim, dstate) ones."""
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
-    bc = (batch, dstate, seqlen) if groups is None else (batch, groups, dstate, seqlen)
+    bc = (dim, dstate) if invariant else (batch, dstate, seqlen) if groups is None else (batch, groups, dstate, seqlen)
     kw = dict(u=r(batch, dim, seqlen), delta=torch.rand(batch, dim, seqlen, generator=g, dtype=torch.float64) * dt_scale,
               A=-(torch.rand(dim, dstate, generator=g, dtype=torch.float64) + 0.1), B=r(*bc), C=r(*bc))
     optional = dict(D=r(dim), z=r(batch, dim, seqlen), delta_bias=r(dim) * 0.5, initial_state=r(batch, dim, dstate))
@@ -103,3 +104,10 @@ def assert_close(got: dict, want: dict, dtype=torch.float32):
         assert not torch.isnan(g).any(), f"{name}: NaN in result"
         k = GRAD_LOOSER if name.startswith("grad") else 1
         torch.testing.assert_close(g.double(), w.double(), rtol=rtol * k, atol=atol * k, msg=lambda m: f"{name}: {m}")
+
+
+def per_token(kw: dict) -> dict:
+    """Time-invariant B and C written out per token, (batch, dim, dstate, seqlen), as a model without the
+    time-invariant layout passes them: the oracle's form of the same problem (autograd sums their gradients)."""
+    batch, _, seqlen = kw["u"].shape
+    return dict(kw, **{k: kw[k][None, :, :, None].expand(batch, -1, -1, seqlen) for k in ("B", "C")})

@@ -45,6 +45,13 @@ def test_mismatched_groups():
         scan_with(B=torch.randn(2, 3, 3, 10), C=torch.randn(2, 3, 3, 10))
 
 
+def test_time_invariant_B_needs_a_time_invariant_C():
+    with pytest.raises(ValueError, match=r"B has shape \(4, 3\) and C \(2, 3, 10\): time-invariant B and C"):
+        scan_with(B=torch.randn(4, 3))
+    with pytest.raises(ValueError, match=r"C has shape \(4, 2\), expected \(dim=4, dstate=3\)"):
+        scan_with(B=torch.randn(4, 3), C=torch.randn(4, 2))
+
+
 def test_unknown_backend_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown scan backend .*'cuda-fast'.*auto, naive, chunked, fused, triton"):
         selective_scan(**scan_inputs(seqlen=4), backend="cuda-fast")

@@ -128,6 +128,23 @@ def test_auto_refuses_a_fused_kernel_whose_backward_is_wrong(checks_fused, monke
     assert "fused selective_scan kernel disagreed with the oracle" in reason and "grad B" in reason
 
 
+def test_auto_checks_time_invariant_B_C_as_their_own_kernel_path(checks_fused, monkeypatch):
+    """A backward that is wrong only for (dim, dstate) B and C is caught by the check of such a call,
+    after the per-token path has passed its own."""
+    real = scan_fused._FusedScan.backward
+
+    def wrong_when_invariant(ctx, dy, dlast):
+        du, ddt, dA, dB, *rest = real(ctx, dy, dlast)
+        return (du, ddt, dA, dB * 1.5 if dB.dim() == 2 else dB, *rest)
+    monkeypatch.setattr(scan_fused._FusedScan, "backward", staticmethod(wrong_when_invariant))
+    selective_scan(**scan_inputs(seqlen=20))
+    assert last_backend("selective_scan") == "fused"
+    selective_scan(**scan_inputs(seqlen=20, invariant=True))
+    assert last_backend("selective_scan") == "chunked" and len(checks_fused) == 2
+    (reason, _), = fallbacks()["selective_scan"].items()
+    assert "grad B" in reason
+
+
 def test_environment_override(monkeypatch):
     monkeypatch.setenv(dispatch.ENV_VAR, "naive")
     selective_scan(**scan_inputs(seqlen=5))

@@ -7,7 +7,7 @@ import torch
 
 from zoo.ops import selective_scan, selective_scan_step
 
-from .cases import CPU_FAST, SCAN_FLAGS, assert_close, differentiable, outputs_and_grads, scan_inputs
+from .cases import CPU_FAST, SCAN_FLAGS, assert_close, differentiable, outputs_and_grads, per_token, scan_inputs
 
 
 def run(backend, reverse=False, **kw):
@@ -18,6 +18,10 @@ def compare(kw, reverse=False, backend="chunked", dtype=torch.float32):
     got = outputs_and_grads(partial(run, backend, reverse), kw)
     want = outputs_and_grads(partial(run, "naive", reverse), kw)
     assert_close(got, want, dtype)
+
+
+def run_per_token(backend, reverse=False, **kw):
+    return run(backend, reverse, **per_token(kw))
 
 
 SHAPES = {
@@ -51,9 +55,24 @@ def test_fast_backend_matches_naive_at_common_state_sizes(backend):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("flags", [(), SCAN_FLAGS], ids=["plain", "all-flags"])
+@pytest.mark.parametrize("seqlen", [1, 37, 150], ids=["L1", "L37", "L150-crosses-checkpoints"])
+@pytest.mark.parametrize("backend", ["naive", *CPU_FAST])
+def test_time_invariant_B_C_match_the_same_vectors_per_token(backend, seqlen, flags, reverse):
+    """(dim, dstate) B and C against the oracle given them written out for every token and batch row:
+    the outputs, and gradients of B and C summed over batch and time."""
+    kw = scan_inputs(dim=6, dstate=4, seqlen=seqlen, flags=flags, invariant=True)
+    got = outputs_and_grads(partial(run, backend, reverse), kw)
+    want = outputs_and_grads(partial(run_per_token, "naive", reverse), kw)
+    assert got["grad B"].shape == (6, 4)
+    assert_close(got, want)
+
+
+@pytest.mark.parametrize("invariant", [False, True], ids=["per-token", "time-invariant"])
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("backend", CPU_FAST)
-def test_gradcheck_float64(backend, reverse):
-    kw = scan_inputs(batch=1, dim=3, dstate=2, seqlen=20, dtype=torch.float64, seed=3)
+def test_gradcheck_float64(backend, reverse, invariant):
+    kw = scan_inputs(batch=1, dim=3, dstate=2, seqlen=20, dtype=torch.float64, seed=3, invariant=invariant)
     names = [k for k, v in kw.items() if torch.is_tensor(v)]
 
     def f(*tensors):

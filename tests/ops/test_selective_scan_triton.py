@@ -8,7 +8,7 @@ import torch
 from zoo.ops import dispatch, selective_scan
 from zoo.ops.selective_scan import triton as scan_triton
 
-from .cases import SCAN_FLAGS, assert_close, differentiable, on, outputs_and_grads, scan_inputs
+from .cases import SCAN_FLAGS, assert_close, differentiable, on, outputs_and_grads, per_token, scan_inputs
 
 
 def run(backend, reverse=False, **kw):
@@ -36,6 +36,14 @@ SHAPES = {
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_triton_matches_naive(shape, flags, reverse, kernel_device):
     compare(scan_inputs(**shape, flags=flags), kernel_device, reverse)
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_time_invariant_B_C(reverse, kernel_device):
+    kw = scan_inputs(dim=6, dstate=4, seqlen=37, flags=SCAN_FLAGS, invariant=True)
+    got = outputs_and_grads(partial(run, "triton", reverse), on(kw, kernel_device))
+    want = outputs_and_grads(lambda **k: run("naive", reverse, **per_token(k)), kw)
+    assert_close(got, want)
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])

@@ -45,9 +45,8 @@ class S4DMixer(ConvSSMState, nn.Module):
         u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)        # (batch, d_inner, seqlen) each
         u = F.silu(self.conv(u))
         dt, A = self._ssm()
-        # one group per channel: the scan core's grouped B/C layout carries per-channel parameters
-        B, C = (p[None, :, :, None].expand(batch, -1, -1, seqlen) for p in (self.B, self.C))
-        y = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, B, C, D=self.D, z=z)
+        # (d_inner, d_state) B and C: the scan core's time-invariant layout, no copies per token
+        y = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, self.B, self.C, D=self.D, z=z)
         return self.out_proj(y.transpose(1, 2))
 
     def step(self, x_t, state):

@@ -5,13 +5,13 @@
  * Always inlined into ss_fwd with N a constant where it is a common dstate, so the inner loop unrolls. */
 static inline __attribute__((always_inline)) void SFX(ss_fwd_row)(
         const REAL *ur, const REAL *dr, const REAL *Ad, const REAL *Bg, const REAL *Cg,
-        REAL *h, REAL *yr, REAL *ck, i64 L, const i64 N, i64 K) {
+        REAL *h, REAL *yr, REAL *ck, i64 L, const i64 N, i64 K, i64 st) {
     for (i64 s = 0; s < L; s += K) {
         memcpy(ck, h, N * sizeof(REAL));  /* the state entering each block of K tokens */
         ck += N;
         for (i64 t = s; t < (s + K < L ? s + K : L); t++) {
             REAL dv = dr[t], x = dv * ur[t], acc = 0;
-            const REAL *Bt = Bg + t * N, *Ct = Cg + t * N;
+            const REAL *Bt = Bg + t * st, *Ct = Cg + t * st;
 #pragma omp simd reduction(+ : acc)
             for (i64 n = 0; n < N; n++) {
                 REAL hn = DECAY(dv * Ad[n]) * h[n] + x * Bt[n];
@@ -24,43 +24,46 @@ static inline __attribute__((always_inline)) void SFX(ss_fwd_row)(
 }
 
 /* Selective scan. Rows r = (batch b, channel d) in [row0, row1).
- * u, dt, y: (batch, dim, L); A: (dim, N); B, C: (batch, groups, L, N), time-major;
- * h0, last: (batch, dim, N), h0 may be NULL; ckpt: (batch, dim, ceil(L / K), N). */
+ * u, dt, y: (batch, dim, L); A: (dim, N); h0, last: (batch, dim, N), h0 may be NULL;
+ * ckpt: (batch, dim, ceil(L / K), N). B and C: entry n of token t of group g of batch row b is at
+ * b * sb + g * sg + t * st + n. Time-major (batch, groups, L, N) has sb = groups L N, sg = L N, st = N;
+ * time-invariant (dim, N), one group per channel, has sb = st = 0, sg = N. */
 void SFX(ss_fwd)(const REAL *u, const REAL *dt, const REAL *A, const REAL *B, const REAL *C,
                  const REAL *h0, REAL *y, REAL *last, REAL *ckpt,
-                 i64 dim, i64 groups, i64 L, i64 N, i64 K, i64 row0, i64 row1) {
+                 i64 dim, i64 groups, i64 L, i64 N, i64 K, i64 sb, i64 sg, i64 st, i64 row0, i64 row1) {
     i64 per = dim / groups, nck = (L + K - 1) / K;
     REAL *h = malloc(N * sizeof(REAL));
     for (i64 r = row0; r < row1; r++) {
-        i64 b = r / dim, d = r % dim, bg = b * groups + d / per;
+        i64 b = r / dim, d = r % dim, at = b * sb + d / per * sg;
         const REAL *ur = u + r * L, *dr = dt + r * L, *Ad = A + d * N;
-        const REAL *Bg = B + bg * L * N, *Cg = C + bg * L * N;
+        const REAL *Bg = B + at, *Cg = C + at;
         REAL *yr = y + r * L, *ck = ckpt + r * nck * N;
         if (h0) memcpy(h, h0 + r * N, N * sizeof(REAL));
         else memset(h, 0, N * sizeof(REAL));
-        SPECIALISE(N, SFX(ss_fwd_row)(ur, dr, Ad, Bg, Cg, h, yr, ck, L, N_, K));
+        SPECIALISE(N, SFX(ss_fwd_row)(ur, dr, Ad, Bg, Cg, h, yr, ck, L, N_, K, st));
         memcpy(last + r * N, h, N * sizeof(REAL));
     }
     free(h);
 }
 
-/* Backward of ss_fwd. Tasks q = (batch b, group g, block k of the group's channels) in [task0, task1),
- * nb blocks per group. dy: (batch, dim, L); dlast: (batch, dim, N) or NULL.
+/* Backward of ss_fwd, B and C as there. Tasks q = (batch b, group g, block k of the group's channels) in
+ * [task0, task1), nb blocks per group. dy: (batch, dim, L); dlast: (batch, dim, N) or NULL.
  * Writes du, ddt: (batch, dim, L); dA, dh0: (batch, dim, N) (dA per batch row: the caller sums);
- * dB, dC: (batch, groups, nb, L, N), one slice per task (the caller sums over nb). */
+ * dB, dC: (batch, groups, nb, L, N), one slice per task (the caller sums over nb), or (batch, groups, nb, 1, N)
+ * for time-invariant B and C (st = 0: the slice sums over time too; the caller sums over batch). */
 void SFX(ss_bwd)(const REAL *u, const REAL *dt, const REAL *A, const REAL *B, const REAL *C,
                  const REAL *ckpt, const REAL *dy, const REAL *dlast,
                  REAL *du, REAL *ddt, REAL *dA, REAL *dB, REAL *dC, REAL *dh0,
-                 i64 dim, i64 groups, i64 L, i64 N, i64 K, i64 nb, i64 task0, i64 task1) {
-    i64 per = dim / groups, nck = (L + K - 1) / K;
+                 i64 dim, i64 groups, i64 L, i64 N, i64 K, i64 sb, i64 sg, i64 st, i64 nb, i64 task0, i64 task1) {
+    i64 per = dim / groups, nck = (L + K - 1) / K, slice = (st ? L : 1) * N;
     REAL *hs = malloc((K + 1) * N * sizeof(REAL)), *as = malloc(K * N * sizeof(REAL));
     REAL *g = malloc(N * sizeof(REAL)), *dAr = malloc(N * sizeof(REAL));
     for (i64 q = task0; q < task1; q++) {
-        i64 bg = q / nb, k = q % nb, b = bg / groups, first = (bg % groups) * per;
-        const REAL *Bg = B + bg * L * N, *Cg = C + bg * L * N;
-        REAL *dBq = dB + q * L * N, *dCq = dC + q * L * N;
-        memset(dBq, 0, L * N * sizeof(REAL));
-        memset(dCq, 0, L * N * sizeof(REAL));
+        i64 bg = q / nb, k = q % nb, b = bg / groups, first = (bg % groups) * per, at = b * sb + bg % groups * sg;
+        const REAL *Bg = B + at, *Cg = C + at;
+        REAL *dBq = dB + q * slice, *dCq = dC + q * slice;
+        memset(dBq, 0, slice * sizeof(REAL));
+        memset(dCq, 0, slice * sizeof(REAL));
         for (i64 d = first + k * per / nb; d < first + (k + 1) * per / nb; d++) {
             i64 r = b * dim + d;
             const REAL *ur = u + r * L, *dr = dt + r * L, *dyr = dy + r * L, *Ad = A + d * N;
@@ -72,7 +75,7 @@ void SFX(ss_bwd)(const REAL *u, const REAL *dt, const REAL *A, const REAL *B, co
                 memcpy(hs, ckpt + (r * nck + c) * N, N * sizeof(REAL));
                 for (i64 j = 0; j < len; j++) {
                     REAL dv = dr[s + j], x = dv * ur[s + j];
-                    const REAL *Bt = Bg + (s + j) * N;
+                    const REAL *Bt = Bg + (s + j) * st;
                     REAL *a = as + j * N, *hp = hs + j * N, *hn = hs + (j + 1) * N;
 #pragma omp simd
                     for (i64 n = 0; n < N; n++) {
@@ -83,9 +86,9 @@ void SFX(ss_bwd)(const REAL *u, const REAL *dt, const REAL *A, const REAL *B, co
                 for (i64 j = len - 1; j >= 0; j--) {
                     i64 t = s + j;
                     REAL dv = dr[t], uv = ur[t], x = dv * uv, dyt = dyr[t], sum_gB = 0, sum_dexpA = 0;
-                    const REAL *Bt = Bg + t * N, *Ct = Cg + t * N, *a = as + j * N;
+                    const REAL *Bt = Bg + t * st, *Ct = Cg + t * st, *a = as + j * N;
                     const REAL *hp = hs + j * N, *hn = hs + (j + 1) * N;
-                    REAL *dBt = dBq + t * N, *dCt = dCq + t * N;
+                    REAL *dBt = dBq + t * st, *dCt = dCq + t * st;
 #pragma omp simd reduction(+ : sum_gB, sum_dexpA)
                     for (i64 n = 0; n < N; n++) {
                         REAL gn = g[n] + Ct[n] * dyt;                            /* dL/dh_t */

@@ -26,16 +26,18 @@ from torch.autograd.function import once_differentiable
 
 from .. import alloc
 from ..checks import compute_dtype
-from .common import decay, finish, prepare_delta
+from .common import decay, finish, per_token, prepare_delta
 
 SUB = 16     # tokens per sub-block
 CHUNK = 256  # tokens per chunk (a multiple of SUB)
 
 
 def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse, mask):
-    """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen). Returns (out, last_state)."""
+    """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen) or time-invariant (dim, dstate).
+    Returns (out, last_state)."""
     dtype = compute_dtype(u, delta, A, B, C, initial_state)
     batch, dim, seqlen = u.shape
+    B, C = per_token(B, batch, seqlen), per_token(C, batch, seqlen)
     groups, dstate = B.shape[1], B.shape[2]
     uf = u.to(dtype)
     dt = prepare_delta(delta, delta_bias, delta_softplus, dtype, keep=None if mask is None else mask[:, None])

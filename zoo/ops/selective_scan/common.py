@@ -32,3 +32,9 @@ def finish(y, u, D, z, out_dtype: torch.dtype, d_shape=(-1, 1)):
 def decay(delta_a):
     """exp(min(x, 0)): a decay never exceeds 1, even for a positive A or a huge dt."""
     return torch.exp(torch.clamp(delta_a, max=0))
+
+
+def per_token(B, batch: int, seqlen: int):
+    """B or C in the grouped layout (batch, groups, dstate, seqlen). Time-invariant (dim, dstate) becomes a
+    view with one group per channel: the backends without a time-invariant path read it this way."""
+    return B if B.dim() == 4 else B[None, :, :, None].expand(batch, -1, -1, seqlen)

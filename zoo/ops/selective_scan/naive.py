@@ -4,14 +4,16 @@ from __future__ import annotations
 import torch
 
 from ..checks import compute_dtype
-from .common import finish, prepare_delta
+from .common import finish, per_token, prepare_delta
 from .step import update
 
 
 def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse, mask):
-    """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen). Returns (out, last_state)."""
+    """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen) or time-invariant (dim, dstate).
+    Returns (out, last_state)."""
     dtype = compute_dtype(u, delta, A, B, C, initial_state)
     batch, dim, seqlen = u.shape
+    B, C = per_token(B, batch, seqlen), per_token(C, batch, seqlen)
     repeat = dim // B.shape[1]
     uf = u.to(dtype)
     delta = prepare_delta(delta, delta_bias, delta_softplus, dtype, keep=None if mask is None else mask[:, None])

@@ -44,6 +44,7 @@ from .. import alloc, probe
 from ..checks import compute_dtype
 from ..triton_common import (decay_grad_at_kink, decay_passes_grad, log_decay, mask_bytes, on_device,
                              or_placeholder, softplus, softplus_grad)
+from .common import per_token
 
 BLOCK_T = 16       # time steps per scanned tile, and the checkpoint interval of the backward
 TILE_BUDGET = 2048  # elements of a (channels, dstate, time) register tile; sets the channel block
@@ -362,21 +363,28 @@ class _SelectiveScan(torch.autograd.Function):
 # ----------------------------------------------------------------------------------------------
 
 def scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse, mask):
-    """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen). Returns (out, last_state)."""
+    """Validated inputs, B and C grouped as (batch, groups, dstate, seqlen) or time-invariant (dim, dstate),
+    which the kernels read as one group per channel. Returns (out, last_state)."""
+    B, C = per_token(B, u.shape[0], u.shape[2]), per_token(C, u.shape[0], u.shape[2])
     return _SelectiveScan.apply(u, delta, A, B, C, D, z, delta_bias, initial_state, mask_bytes(mask),
                                 bool(delta_softplus), bool(reverse))
 
 
 def kernel_key(**call) -> tuple:
     """What selects the compiled kernels of a call: flags, dtypes and tile sizes (see zoo.ops.probe)."""
-    (batch, dim, seqlen), (groups, dstate) = call["u"].shape, call["B"].shape[1:3]
+    (batch, dim, seqlen), (groups, dstate) = call["u"].shape, _groups_and_dstate(call)
     return probe.dtypes_and_flags(call), _blocks(seqlen, dim // groups, dstate)[:3]
+
+
+def _groups_and_dstate(call: dict) -> tuple[int, int]:
+    B = call["B"]
+    return (B.shape[0], B.shape[1]) if B.dim() == 2 else B.shape[1:3]
 
 
 def probe_inputs(**call) -> dict:
     """A small problem that launches the same kernels as `call`: batch 1, one group of one channel block,
     the same dstate, and a few time blocks (the call's own length when it is shorter than one block)."""
-    (_, dim, seqlen), (groups, dstate) = call["u"].shape, call["B"].shape[1:3]
+    (_, dim, seqlen), (groups, dstate) = call["u"].shape, _groups_and_dstate(call)
     block_d, _, block_t, _, _ = _blocks(seqlen, dim // groups, dstate)
     L = seqlen if seqlen <= block_t else 2 * block_t + 3
     d = min(block_d, dim // groups)
