@@ -71,6 +71,13 @@ def test_auto_on_cpu_is_the_checked_fused_kernel_and_recorded(checks_fused):
     assert fallbacks() == {} and [op for op, _ in checks_fused] == ["selective_scan", "ssd"]
 
 
+def test_auto_on_cpu_computes_an_ssd_of_one_chunk_on_chunked_by_choice(checks_fused):
+    ssd(**ssd_inputs(seqlen=16), chunk_size=16)
+    assert last_backend("ssd") == "chunked" and fallbacks() == {} and checks_fused == []
+    ssd(**ssd_inputs(seqlen=17), chunk_size=16)
+    assert last_backend("ssd") == "fused"
+
+
 def test_the_c_kernels_build_where_a_compiler_exists():
     """Guards the skips in cases.FUSED: on a machine with a C compiler (CI has gcc) the build must work."""
     if not shutil.which("cc") and not shutil.which("gcc"):
