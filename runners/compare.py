@@ -6,8 +6,8 @@
 
 Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails
 at once in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of
-its own: memory is measured from a clean start, and a run that crashes the interpreter cannot take the
-suite down (it is recorded as failed, as is any run that fails while training). A run whose record
+its own (forked warm, runners/workers.py): memory is measured from a clean start, and a run that crashes the
+interpreter cannot take the suite down (it is recorded as failed, as is any run that fails while training). A run whose record
 (same config hash, same suite) already exists is skipped, so an interrupted suite resumes where it stopped,
 on any number of cores (the thread count is recorded, not hashed).
 
@@ -17,12 +17,11 @@ seeds, then the other seeds at the value each (pipeline, model, point) chose on 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import tuning
+from . import tuning, workers
 from .config import UsageError, compose, main_guard
 from .env import ROOT
 from .records import find_record, find_record_path, record_path, write_record
@@ -105,23 +104,21 @@ def _location(suite_name, results_dir):
 
 
 def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str, tune: dict | None = None) -> dict:
-    """`python -m runners.train <overrides>` in a fresh process; its record (stamped with the suite's
-    tuning spec), or a failed record written here when the process died before it could write one."""
+    """`python -m runners.train <overrides>` in a process of its own (runners/workers.py); its record (stamped
+    with the suite's tuning spec), or a failed record written here when the process died before it could
+    write one."""
     from .train import config_hash, run_name
 
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    args = [sys.executable, "-m", "runners.train", *overrides, *_location(suite_name, results_dir),
-            "trainer.progress_bar=false"]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    code, last_line = workers.train([*overrides, *_location(suite_name, results_dir), "trainer.progress_bar=false"])
     digest = config_hash(cfg)
     suite_dir = Path(results_dir) / "records" / suite_name
     rec = find_record(suite_dir, digest)
     if rec is not None and rec.get("finished_at", "") >= started:
         return stamp(suite_dir, digest, tune) or rec
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
     rec = dict(status="failed", suite=suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
                task=task_name(cfg), model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
-               error=f"the run's process exited with status {done.returncode}: {lines[-1] if lines else 'no output'}",
+               error=f"the run's process exited with status {code}: {last_line or 'no output'}",
                command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
     if tune:
         rec["tuning"] = tune

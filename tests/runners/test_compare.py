@@ -5,6 +5,8 @@ import os
 from runners import compare
 from runners.records import load_records
 
+from .test_workers import killed
+
 # mamba and transformerpp on MQAR, each also once with a learning rate that kills the optimiser
 TWO_POINTS = ["suite.grid.0.pipelines=[mqar]", "suite.grid.0.points=[[],['optim.lr=nan']]"]
 
@@ -32,14 +34,12 @@ def test_suite_records_reports_resumes_and_goes_on_past_failures(tmp_path, capsy
 
 
 def test_a_run_whose_process_dies_is_recorded_as_failed(tmp_path, monkeypatch):
-    real_run = compare.subprocess.run
-
-    def killed(args, **kw):  # the interpreter dies before writing anything (OOM killer, segfault)
-        return real_run([args[0], "-c", "import sys; sys.stderr.write('Killed\\n'); sys.exit(137)"], **kw)
-    monkeypatch.setattr(compare.subprocess, "run", killed)
+    real = compare.workers.train
+    # the process is killed before it writes anything (OOM killer, segfault)
+    monkeypatch.setattr(compare.workers, "train", lambda argv: real(argv, target=killed))
     assert run_smoke(tmp_path, "suite.grid.0.pipelines=[mqar]", "suite.grid.0.models=[mamba]", "report=false") == 1
     [rec] = load_records(tmp_path / "records")
-    assert rec["status"] == "failed" and rec["error"].endswith("status 137: Killed")
+    assert rec["status"] == "failed" and rec["error"].endswith("status -9: Killed")
 
 
 def test_joblib_launcher_puts_the_thread_count_in_the_command(tmp_path):
