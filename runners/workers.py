@@ -1,8 +1,8 @@
 """The process a suite's run trains in: its own, every time, but started warm.
 
 A run must not share a process with another (a crash, a leak or a kill takes only itself down, and its
-peak memory is its own), yet a cold `python -m runners.train` spends 12-16 s of a 2-core machine importing
-torch, Lightning and the project before it trains, which is most of a short run. So each run is a fresh
+peak memory is its own), yet a cold `python -m runners.train` spends about 8 s of a 2-core machine importing
+torch, Lightning and the project before it trains (a short run: 12-14.5 s cold, 4-5 s forked). So each run is a fresh
 child forked from one server process that has done those imports once (multiprocessing's `forkserver`):
 the same isolation without the import. The server computes nothing, so no thread pool exists to be
 copied half-alive into a child. Where `forkserver` does not exist (Windows) a run is the subprocess
