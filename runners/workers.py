@@ -10,6 +10,7 @@ copied half-alive into a child. Where `forkserver` does not exist (Windows) a ru
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import subprocess
@@ -60,8 +61,8 @@ def train(argv: list[str], target=None) -> tuple[int, str]:
 
 
 def _child(target, argv: list[str], log: str, environ: dict):
-    """A forked run: the caller's environment, the project folder, stdout dropped and stderr kept in `log`,
-    as the subprocess would have them."""
+    """A forked run as the subprocess would be: the caller's environment, the project folder, the command line,
+    stdout dropped and stderr kept in `log`."""
     os.environ.clear()
     os.environ.update(environ)
     os.chdir(ROOT)
@@ -70,6 +71,10 @@ def _child(target, argv: list[str], log: str, environ: dict):
     with open(os.devnull, "w") as null, open(log, "w") as err:
         os.dup2(null.fileno(), 1)
         os.dup2(err.fileno(), 2)
+    # what `python -m runners.train <argv>` would show: a launcher that starts more processes by re-running
+    # this one (Lightning's DDP) reads sys.argv and __main__.__spec__
+    sys.argv = [str(ROOT / "runners" / "train.py"), *argv]
+    sys.modules["__main__"] = importlib.import_module("runners.train")
     sys.exit(target(argv))
 
 

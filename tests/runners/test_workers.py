@@ -12,7 +12,8 @@ warm = pytest.mark.skipif(workers.forkserver() is None, reason="no forkserver st
 
 
 def report_and_exit(argv):  # module level: the forked child imports it by name
-    print(os.getpid(), os.environ.get("MAMBAZOO_TEST_VALUE"), os.getcwd(), *argv, file=sys.stderr)
+    command = f"{sys.modules['__main__'].__spec__.name}:{','.join(sys.argv[1:])}"
+    print(os.getpid(), os.environ.get("MAMBAZOO_TEST_VALUE"), os.getcwd(), command, file=sys.stderr)
     return 3
 
 
@@ -22,11 +23,12 @@ def killed(argv):
 
 
 @warm
-def test_each_run_has_a_process_of_its_own_with_the_callers_environment_at_the_call(monkeypatch):
+def test_each_run_has_a_process_of_its_own_with_the_callers_environment_and_command_line(monkeypatch):
     monkeypatch.setenv("MAMBAZOO_TEST_VALUE", "first")
     code, line = workers.train(["a=1"], target=report_and_exit)
-    pid, value, cwd, arg = line.split()
-    assert code == 3 and int(pid) != os.getpid() and (value, cwd, arg) == ("first", str(workers.ROOT), "a=1")
+    pid, value, cwd, command = line.split()
+    assert code == 3 and int(pid) != os.getpid() and (value, cwd) == ("first", str(workers.ROOT))
+    assert command == "runners.train:a=1"  # as `python -m runners.train a=1` shows itself to a re-launcher
     monkeypatch.setenv("MAMBAZOO_TEST_VALUE", "second")  # after the server started
     code, line = workers.train([], target=report_and_exit)
     assert line.split()[1] == "second" and line.split()[0] != pid
