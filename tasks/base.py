@@ -1,7 +1,7 @@
 """What every task module shares: optimiser groups, warm-up + cosine schedule, gradient clipping.
 
-A task kind subclasses `Task` and defines its steps; the optimiser and schedule come from here, so the
-protocol cannot differ between the models, or the domains, of a comparison.
+A task kind subclasses `Task` and defines its steps and `_log_epoch`; the optimiser and schedule come from
+here, so the protocol cannot differ between the models, or the domains, of a comparison.
 """
 from __future__ import annotations
 
@@ -46,6 +46,16 @@ class Task(L.LightningModule):
 
     def forward(self, inputs):
         return self.model(inputs)
+
+    def _log_epoch(self, split: str):
+        """Log and reset the metrics of `split` ("val" or "test") that the steps accumulated."""
+        raise NotImplementedError
+
+    def on_validation_epoch_end(self):
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self):
+        self._log_epoch("test")
 
     def check_finite(self, loss):
         if not torch.isfinite(loss):

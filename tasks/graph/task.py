@@ -36,9 +36,7 @@ class GraphTask(Task):
         keys = [f"{s}/{m}" for s in ("val", "test") for m in self.names]
         keys += [f"test/{m}@{p}" for p in self.test_perms for m in self.names]
         self.metrics = nn.ModuleDict({metric_key(k): self.new_metric(k.split("/")[1].split("@")[0]) for k in keys})
-
-    def forward(self, batch):
-        return self.model(batch)
+        self.logged_as = {metric_key(k): k for k in keys}
 
     def _eval(self, split, batch):
         if split == "test" and self.test_perms:
@@ -57,16 +55,10 @@ class GraphTask(Task):
 
     def _log_epoch(self, split):
         for key, metric in self.metrics.items():
-            name = key.replace("__", "/").replace("_at_", "@")
+            name = self.logged_as[key]
             if name.startswith(split + "/") and metric.update_count:
                 self.log(name, metric.compute(), prog_bar=split == "val" and "@" not in name)
                 metric.reset()
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")
 
 
 class NodeClassifyTask(GraphTask):

@@ -57,9 +57,3 @@ class TokenTask(Task):
             metric = self.metrics[metric_key(name)]
             self.log(name, metric.compute(), prog_bar=split == "val", add_dataloader_idx=False)
             metric.reset()
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")

@@ -44,10 +44,3 @@ class ForecastTask(Task):
             self.log(f"{split}/{m}", value, prog_bar=split == "val")
             self.metrics[metric_key(f"{split}/{m}")].reset()
         self.log(f"{split}/loss", values["mse"])
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")
-

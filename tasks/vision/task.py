@@ -43,9 +43,3 @@ class ClassifyTask(Task):
             metric = self.metrics[metric_key(f"{split}/{m}")]
             self.log(f"{split}/{m}", metric.compute(), prog_bar=split == "val")
             metric.reset()
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")

@@ -96,6 +96,14 @@ def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
     assert load_records(tmp_path / "records")[0]["status"] == "failed"
 
 
+def fails_in_one_line(runner, tmp_path, overrides, message):
+    """`runner` refuses the settings with a one-line UsageError matching `message` and writes no record."""
+    with pytest.raises(UsageError, match=message) as err:
+        runner(tmp_path, *overrides)
+    assert "\n" not in str(err.value)
+    assert load_records(tmp_path / "records") == []
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["model.name=mamba3"], r"unknown model 'mamba3'.*did you mean mamba"),
     (["model.name=mamba", "model.d_stat=4"], r"no setting 'd_stat'"),
@@ -108,10 +116,7 @@ def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
     (["trainer.patience=0"], r"trainer.patience=0: give a positive number"),
 ])
 def test_bad_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
-    with pytest.raises(UsageError, match=message) as err:
-        run(tmp_path, *overrides)
-    assert "\n" not in str(err.value)
-    assert load_records(tmp_path / "records") == []
+    fails_in_one_line(run, tmp_path, overrides, message)
 
 
 def test_missing_optional_dependency_names_the_fix(tmp_path, monkeypatch):
@@ -173,10 +178,7 @@ def test_an_image_run_records_accuracy_in_images_per_second(tmp_path):
     (["model.name=vim", "+data.settings.size=16"], r"data.settings is for the pathfinder generator"),
 ])
 def test_bad_image_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
-    with pytest.raises(UsageError, match=message) as err:
-        image_run(tmp_path, *overrides)
-    assert "\n" not in str(err.value)
-    assert load_records(tmp_path / "records") == []
+    fails_in_one_line(image_run, tmp_path, overrides, message)
 
 
 def graph_run(tmp_path, *overrides):
@@ -209,14 +211,9 @@ def test_a_molecule_run_records_mae_and_an_unordered_model_no_order_counts(tmp_p
     (["pipeline=pattern", "model.name=gps", "model.node_features=[5]"], r"model.node_features is decided by the data"),
 ])
 def test_bad_graph_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
-    with pytest.raises(UsageError, match=message) as err:
-        graph_run(tmp_path, *overrides)
-    assert "\n" not in str(err.value)
-    assert load_records(tmp_path / "records") == []
+    fails_in_one_line(graph_run, tmp_path, overrides, message)
 
 
 def test_a_missing_graph_extra_is_named_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch_geometric", None)  # as if mambazoo[graph] were not installed
-    with pytest.raises(UsageError, match=r"pip install 'mambazoo\[graph\]'") as err:
-        graph_run(tmp_path, "pipeline=freesolv", "model.name=gps")
-    assert "\n" not in str(err.value) and load_records(tmp_path / "records") == []
+    fails_in_one_line(graph_run, tmp_path, ["pipeline=freesolv", "model.name=gps"], r"pip install 'mambazoo\[graph\]'")
