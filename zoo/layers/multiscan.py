@@ -69,12 +69,12 @@ class MultiScanMamba(nn.Module):
 
     def forward(self, x):
         batch, seqlen, _ = x.shape
-        walks, K, di = self.scan(seqlen, x.device), self.n_walks, self.d_inner
+        (along, back), K, di = self.scan.stacked(seqlen, x.device), self.n_walks, self.d_inner
         u, z = self.in_proj(x).chunk(2, dim=-1)                        # (batch, seqlen, d_inner) each
         if self.conv_kind == "2d":
             H, W = self.grid
             u = F.silu(self.conv(u.transpose(1, 2).reshape(batch, di, H, W))).flatten(2).transpose(1, 2)
-        us = torch.stack([u[:, perm] for perm, _ in walks], 1).transpose(2, 3)  # (batch, K, d_inner, seqlen)
+        us = u.index_select(1, along).view(batch, K, seqlen, di).transpose(2, 3)  # (batch, K, d_inner, seqlen)
         if self.conv_kind == "1d":
             # shared: the walks fold into the batch through one conv; else each walk has its own channels
             shape = (batch * K, di, seqlen) if self.n_sets == 1 else (batch, K * di, seqlen)
@@ -86,8 +86,8 @@ class MultiScanMamba(nn.Module):
             B = B + self.direction_B[None, :, :, None].to(B.dtype)
         y = selective_scan(us.reshape(batch, K * di, seqlen), dt, -torch.exp(self._per_walk(self.A_log)), B, C,
                            D=self._per_walk(self.D), delta_bias=self._per_walk(self.dt_bias), delta_softplus=True)
-        y = y.view(batch, K, di, seqlen).transpose(2, 3)                # (batch, K, seqlen, d_inner)
-        ys = torch.stack([y[:, k, inv] for k, (_, inv) in enumerate(walks)], 1)
+        y = y.view(batch, K, di, seqlen).transpose(2, 3).reshape(batch, K * seqlen, di)
+        ys = y.index_select(1, back).view(batch, K, seqlen, di)
         return self.out_proj(self.merge(ys, u) * F.silu(z))
 
     def step(self, x_t, state):

@@ -6,6 +6,8 @@ sets (VMamba's cross4, PlainMamba's snake4), which bring their own orders.
 """
 from __future__ import annotations
 
+import torch
+
 from .directions import cross4, snake4
 from .grid import GRID_ORDERS, grid_order
 from .perm import Order, reverse, with_token
@@ -57,13 +59,24 @@ class Scan:
     per length and device. `count`: how many orders, known before any input."""
 
     def __init__(self, count: int, make):
-        self.count, self._make, self._cache = count, make, {}
+        self.count, self._make, self._cache, self._stacked = count, make, {}, {}
 
     def __call__(self, n: int, device=None) -> list[Order]:
         key = (n, str(device))
         if key not in self._cache:
             self._cache[key] = [(p.to(device), i.to(device)) for p, i in self._make(n)]
         return self._cache[key]
+
+    def stacked(self, n: int, device=None) -> Order:
+        """Every walk in one index pair: x.index_select(1, perm) over (batch, n, ...) gives the walks one after
+        another (batch, count * n, ...); y.index_select(1, inv) over that layout puts each walk's outputs back
+        in token order. One gather instead of one per walk: its backward is one index_add, not `count` sorts."""
+        key = (n, str(device))
+        if key not in self._stacked:
+            orders = self(n, device)
+            self._stacked[key] = (torch.cat([p for p, _ in orders]),
+                                  torch.cat([i + k * n for k, (_, i) in enumerate(orders)]))
+        return self._stacked[key]
 
 
 def line_scan(directions: str) -> Scan:
