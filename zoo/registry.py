@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,7 @@ def resolved_config(name: str, **overrides) -> dict:
     """The settings `create_model(name, **overrides)` builds with: the defaults, deep-merged with overrides."""
     entry = model_info(name)
     _check_settings(name, entry.builder, overrides, "")
+    _check_sizes(_merge(_signature_defaults(_BUILDERS[entry.builder]), entry.defaults), overrides)
     return _merge(entry.defaults, overrides)
 
 
@@ -152,6 +154,28 @@ def _check_settings(name, builder, settings, where):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"model {name!r}{where} has no setting {key!r}{hint} "
                              f"({builder} takes: {', '.join(known)})")
+
+
+def _signature_defaults(fn) -> dict:
+    return {p.name: p.default for p in inspect.signature(fn).parameters.values() if p.default is not p.empty}
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_sizes(defaults: dict, settings: dict, where: str = "model."):
+    """A setting whose default is a positive number is a size or a rate: a count (integer default) must stay
+    above 0, a ratio or probability (float default) at 0 or above, and both finite. Caught here, the error
+    names the setting; caught by torch, it is a traceback about a tensor of negative dimension."""
+    for key, value in settings.items():
+        default = defaults.get(key)
+        if isinstance(value, dict) and isinstance(default, dict):
+            _check_sizes(default, value, f"{where}{key}.")
+        elif _number(default) and default > 0 and not (
+                _number(value) and math.isfinite(value) and (value > 0 if isinstance(default, int) else value >= 0)):
+            wanted = "a positive number" if isinstance(default, int) else "a finite number of 0 or more"
+            raise ValueError(f"{where}{key} must be {wanted} (default {default}), got {value!r}")
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -114,6 +114,7 @@ def fails_in_one_line(runner, tmp_path, overrides, message):
     (["pipeline=mqar", "data.task=mqr"], r"data.task='mqr' is no task; did you mean 'mqar'"),
     (["pipeline=mqar", "+model.vocab_size=9"], r"model.vocab_size is decided by the data \(vocab_size=64\)"),
     (["trainer.patience=0"], r"trainer.patience=0: give a positive number"),
+    (["model.name=mamba", "model.d_model=-3"], r"model.d_model must be a positive number \(default 64\), got -3"),
 ])
 def test_bad_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
     fails_in_one_line(run, tmp_path, overrides, message)

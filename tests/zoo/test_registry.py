@@ -97,3 +97,20 @@ def test_a_builder_taking_any_settings_checks_them_itself(scratch_registry, monk
         return torch.nn.Linear(settings.pop("width"), 1)
     zoo.register_model("wrapped", "wrapper", TAXONOMY, width=3)
     assert zoo.create_model("wrapped", anything_else=1).in_features == 3
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(d_model=0), r"model.d_model must be a positive number \(default 64\), got 0"),
+    (dict(d_model=float("nan")), r"model.d_model must be a positive number"),
+    (dict(mixers={"mamba1": {"d_state": -1}}), r"model.mixers.mamba1.d_state must be a positive number"),
+    (dict(mlp_ratio=-1.0), r"model.mlp_ratio must be a finite number of 0 or more"),
+])
+def test_a_size_that_is_not_positive_is_named_before_torch_sees_it(settings, message):
+    with pytest.raises(ValueError, match=message):
+        zoo.create_model("mamba", vocab_size=16, **settings)
+
+
+def test_sizes_that_are_fine_pass_the_check():
+    # a float where the default is an integer (expand 1.5), and 0 where the default is a positive float
+    model = zoo.create_model("mamba", vocab_size=16, d_model=24, mlp_ratio=0.0, mixers={"mamba1": {"expand": 1.5}})
+    assert model.embed.weight.shape == (16, 24) and model.backbone.blocks[0].mixer.d_inner == 36
