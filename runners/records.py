@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def write_record(path: Path, record: dict) -> Path:
     line = json.dumps(dict(record, schema=SCHEMA), sort_keys=True, allow_nan=True) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")  # never matched as a record
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a record is shared like any file the user writes
         with os.fdopen(fd, "w") as f:
             f.write(line)
         os.replace(tmp, path)
@@ -38,9 +40,15 @@ def write_record(path: Path, record: dict) -> Path:
     return path
 
 
-def load_records(root: Path) -> list[dict]:
-    """Every record under `root` (recursively), in a stable order."""
-    return [rec for path in sorted(Path(root).rglob("*.jsonl")) for rec in load_records_file(path)]
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def load_records(root: Path, check=None) -> list[dict]:
+    """Every record under `root` (recursively), in a stable order; see load_records_file."""
+    return [rec for path in sorted(Path(root).rglob("*.jsonl")) for rec in load_records_file(path, check)]
 
 
 def find_record(suite_dir: Path, config_hash: str) -> dict | None:
@@ -58,5 +66,22 @@ def find_record_path(suite_dir: Path, config_hash: str) -> tuple[Path, dict] | N
     return None
 
 
-def load_records_file(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+def load_records_file(path: Path, check=None) -> list[dict]:
+    """The records in one file. A line that is not a JSON object (a file cut short by a full disk, or not
+    ours), or one where `check(record)` names a problem, is skipped with a warning naming the file and line:
+    one bad file costs its own runs and nothing else."""
+    records = []
+    for number, line in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        problem = "not a JSON record (cut short, or not a record)" if not isinstance(record, dict) else (
+            check and check(record))
+        if problem:
+            print(f"warning: skipped {path}, line {number}: {problem}", file=sys.stderr)
+        else:
+            records.append(record)
+    return records

@@ -44,7 +44,7 @@ def record(task, model, seed, metrics, status="ok", suite="language", config=Non
 
 
 def write(root, rec):
-    write_record(record_path(root, rec["suite"], rec["run_name"], rec["config_hash"]), rec)
+    return write_record(record_path(root, rec["suite"], rec["run_name"], rec["config_hash"]), rec)
 
 
 def write_fixtures(root, published):
@@ -215,16 +215,26 @@ def test_stale_plots_are_removed(tmp_path):
     assert not (tmp_path / "out" / "plots" / "old.svg").exists()
 
 
-def test_malformed_record_names_file_and_line(tmp_path):
-    good = record("mqar", "mamba", 0, {"test/acc": 0.5})
-    write(tmp_path, good)
+def test_a_malformed_record_is_skipped_with_a_warning_naming_file_and_line(tmp_path, capsys):
+    write(tmp_path, record("mqar", "mamba", 0, {"test/acc": 0.5}))
     bad = tmp_path / "language" / "broken.jsonl"
-    bad.write_text('{"status": "ok", "task": "mqar", "model": "x"}\n{"status": "ok", "task": \n')
-    with pytest.raises(SystemExit, match=rf"{re.escape(str(bad))}:2: invalid JSON"):
-        build_report(tmp_path, tmp_path / "none", tmp_path / "out")
-    bad.write_text('{"status": "ok", "model": "x"}\n')
-    with pytest.raises(SystemExit, match=rf"{re.escape(str(bad))}:1: missing task"):
-        build_report(tmp_path, tmp_path / "none", tmp_path / "out")
+    bad.write_text('{"status": "ok", "suite": "language", "task": "mqar", "model": "x", '
+                   '"metrics": {"test/acc": 0.9}}\n{"status": "ok", "task": \n')  # the second line is cut short
+    foreign = tmp_path / "language" / "foreign.jsonl"
+    foreign.write_text('{"status": "ok", "model": "y"}\n[1, 2]\n<html>\n')
+    build_report(tmp_path, tmp_path / "none", tmp_path / "out")
+    err = capsys.readouterr().err
+    assert f"skipped {bad}, line 2: not a JSON record" in err
+    assert f"skipped {foreign}, line 1: missing task" in err
+    assert f"{foreign}, line 2: not a JSON record" in err and f"{foreign}, line 3: not a JSON record" in err
+    md = (tmp_path / "out" / "leaderboard.md").read_text()
+    assert {row["model"] for row in table(md, "mqar")} == {"mamba", "x"}  # every good line is kept
+
+
+def test_a_model_name_with_markup_shows_as_text_in_the_page(tmp_path):
+    write(tmp_path, record("mqar", "<script>alert(1)</script>", 0, {"test/acc": 0.5}))
+    page = build_report(tmp_path, tmp_path / "none", tmp_path / "out")["html"].read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_unwritable_output_is_one_clear_error(tmp_path):
