@@ -63,7 +63,7 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
     import zoo
 
     from .train import check_writable, prepare
-    from .trainer import check_logger
+    from .trainer import check_settings
 
     check_writable(Path(results_dir))
     configs, sizes = [], {}
@@ -71,10 +71,10 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
     for overrides, block in zip(expand(suite, first_seeds(suite)), _blocks(suite, first_seeds(suite))):
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
+        check_settings(cfg)
         key = (block, cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(
             ("seed=", "model.name=", "optim.", "schedule."))))
         if cfg.model.name not in sizes.setdefault(key, {}):
-            check_logger(cfg)
             sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg).task.model)
     return configs, _param_mismatches(sizes, tolerance)
 

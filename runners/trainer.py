@@ -55,6 +55,25 @@ class BestWeights(L.Callback):
             module.load_state_dict(self.best_state)
 
 
+def check_settings(cfg):
+    """The run's protocol settings that torch would refuse only mid-run, or take and train to NaN: one line
+    each, before anything trains (compare checks every run of a suite this way before the first starts)."""
+    check_logger(cfg)
+    t, o = cfg.trainer, cfg.optim
+    if t.patience is not None and t.patience < 1:
+        raise UsageError(f"trainer.patience={t.patience}: give a positive number of validations, or null")
+    if not _finite(o.lr) or o.lr <= 0:
+        raise UsageError(f"optim.lr={o.lr}: give a finite learning rate above 0")
+    if not _finite(o.weight_decay) or o.weight_decay < 0:
+        raise UsageError(f"optim.weight_decay={o.weight_decay}: give a finite number of 0 or more")
+    if o.grad_clip is not None and (not _finite(o.grad_clip) or o.grad_clip <= 0):
+        raise UsageError(f"optim.grad_clip={o.grad_clip}: give a finite norm above 0, or null")
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def check_logger(cfg):
     """Fail early, in one line, on a logger that cannot be made here."""
     kind = cfg.logger.kind
@@ -69,7 +88,6 @@ def check_logger(cfg):
 
 
 def build_logger(cfg, run_name: str):
-    check_logger(cfg)
     if cfg.logger.kind == "csv":
         from lightning.pytorch.loggers import CSVLogger
         return CSVLogger(cfg.logger.save_dir, name=run_name.replace("/", "-"))
@@ -83,8 +101,7 @@ def build_logger(cfg, run_name: str):
 def build_trainer(cfg, run_name: str, built):
     """The Trainer and its throughput meter; `built` (tasks.kinds.Built) says what a batch counts."""
     t = cfg.trainer
-    if t.patience is not None and t.patience < 1:
-        raise UsageError(f"trainer.patience={t.patience}: give a positive number of validations, or null")
+    check_settings(cfg)
     meter = Throughput(built.count)
     callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else [])
     try:

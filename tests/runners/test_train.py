@@ -114,6 +114,11 @@ def fails_in_one_line(runner, tmp_path, overrides, message):
     (["pipeline=mqar", "data.task=mqr"], r"data.task='mqr' is no task; did you mean 'mqar'"),
     (["pipeline=mqar", "+model.vocab_size=9"], r"model.vocab_size is decided by the data \(vocab_size=64\)"),
     (["trainer.patience=0"], r"trainer.patience=0: give a positive number"),
+    (["optim.lr=nan"], r"optim.lr=nan: give a finite learning rate above 0"),
+    (["optim.lr=inf"], r"optim.lr=inf: give a finite learning rate above 0"),
+    (["optim.lr=0"], r"optim.lr=0(\.0)?: give a finite learning rate above 0"),
+    (["optim.weight_decay=-0.1"], r"optim.weight_decay=-0.1: give a finite number of 0 or more"),
+    (["optim.grad_clip=nan"], r"optim.grad_clip=nan: give a finite norm above 0, or null"),
     (["model.name=mamba", "model.d_model=-3"], r"model.d_model must be a positive number \(default 64\), got -3"),
 ])
 def test_bad_settings_fail_in_one_line_before_any_record(tmp_path, overrides, message):
