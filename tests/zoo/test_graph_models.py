@@ -118,7 +118,7 @@ def test_random_walks_follow_edges_and_isolated_nodes_stay():
     (dict(global_mixer="mamba1", merge="gate"), r"merge='gate' is not one of sum, mean, concat for graphs"),
     (dict(global_mixer="attention", heads=5), r"d_model=16 is not divisible by heads=5"),
     (dict(local=None, global_mixer=None), r"needs a local MPNN, a global mixer or both"),
-    (dict(eval_perms=0), r"eval_perms=0: give a positive int"),
+    (dict(eval_perms=0), r"model.eval_perms must be a positive number \(default \d+\), got 0"),
 ])
 def test_bad_settings_name_the_setting(settings, message):
     with pytest.raises(ValueError, match=message):

@@ -86,8 +86,6 @@ class GraphNet(nn.Module):
             raise ValueError("a graph model needs a local MPNN, a global mixer or both; both are None")
         if global_mixer == "attention" and d_model % heads:
             raise ValueError(f"d_model={d_model} is not divisible by heads={heads} (attention splits the width)")
-        if int(eval_perms) < 1:
-            raise ValueError(f"eval_perms={eval_perms!r}: give a positive int")
         unknown = set(mixers or {}) - set(MIXER_NAMES)
         if unknown:
             raise ValueError(f"mixers has {sorted(unknown)[0]!r}; it takes {', '.join(MIXER_NAMES)}")
