@@ -25,7 +25,7 @@ from .records import record_path, write_record
 
 # keys that do not change what a run computes (where it is written, how it is shown)
 VOLATILE = ("logger", "results_dir", "data_root", "suite_name")
-DISPLAY = ("progress_bar", "log_every_n_steps")
+DISPLAY = ("progress_bar", "log_every_n_steps", "checkpoint", "keep_checkpoint")
 # recorded and kept in the reproducing command (float sums depend on it) but not hashed, so a suite
 # stopped on one machine resumes on another with a different core count
 UNHASHED = DISPLAY + ("threads",)
@@ -97,6 +97,7 @@ def run(cfg, overrides: list[str]) -> dict:
     from zoo.ops import backends_used, dispatch, fallbacks
 
     from . import env
+    from .checkpoints import Checkpoints, checkpoint_path
     from .trainer import build_trainer
 
     results = Path(cfg.results_dir)
@@ -117,13 +118,16 @@ def run(cfg, overrides: list[str]) -> dict:
                   state_size=_state_size(task.model, built.input_length), primary_metric=built.primary,
                   metric_directions=built.directions, pivot=built.pivot, git_commit=env.git_commit(),
                   versions=env.versions())
-    trainer, meter = build_trainer(cfg, f"{record['run_name']}-{record['config_hash'][:8]}", built)
+    saved = checkpoint_path(results, cfg.suite_name, record["run_name"], record["config_hash"])
+    checkpoints = [Checkpoints(saved)] if cfg.trainer.checkpoint else []
+    trainer, meter = build_trainer(cfg, f"{record['run_name']}-{record['config_hash'][:8]}", built, checkpoints)
+    resume = saved if checkpoints and saved.exists() else None
     device = trainer.strategy.root_device
     dispatch.reset_backend_log()
     baseline_mb = env.reset_peak_memory(device)
     start = time.perf_counter()
     try:
-        trainer.fit(task, datamodule=data)
+        trainer.fit(task, datamodule=data, ckpt_path=resume, weights_only=True)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         for result in trainer.test(task, datamodule=data, verbose=False):
             metrics.update({k: float(v) for k, v in result.items()})
@@ -136,9 +140,13 @@ def run(cfg, overrides: list[str]) -> dict:
                   peak_mem_mb=env.peak_memory_mb(device, baseline_mb), scan_backend=backends_used(),
                   scan_fallbacks=fallbacks(), threads=torch.get_num_threads(),
                   device=env.device_name(device), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    if resume is not None:
+        record["resumed_from_step"] = checkpoints[0].resumed_from
     if trainer.is_global_zero:
         write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]),
                      record)
+        if not cfg.trainer.keep_checkpoint:
+            saved.unlink(missing_ok=True)
     return record
 
 

@@ -29,11 +29,17 @@ class Throughput(L.Callback):
     def per_s(self) -> float | None:
         return self.units / self.seconds if self.seconds else None
 
+    def state_dict(self):  # a resumed run's throughput covers its steps before the kill too
+        return {"units": self.units, "seconds": self.seconds}
+
+    def load_state_dict(self, state):
+        self.units, self.seconds = state["units"], state["seconds"]
+
 
 class BestWeights(L.Callback):
     """Early stopping as the forecasting protocol does it: after `patience` validations without a lower
     `monitor`, stop; either way, the weights of the best validation are the ones tested. The copy is kept
-    in memory (these models are small), so no checkpoint file is written."""
+    in memory (these models are small) and in the run's checkpoint (runners/checkpoints.py)."""
 
     def __init__(self, patience: int, monitor: str = "val/loss"):
         self.patience, self.monitor = patience, monitor
@@ -53,6 +59,12 @@ class BestWeights(L.Callback):
     def on_fit_end(self, trainer, module):
         if self.best_state is not None:
             module.load_state_dict(self.best_state)
+
+    def state_dict(self):
+        return {"best": self.best, "best_state": self.best_state, "waited": self.waited}
+
+    def load_state_dict(self, state):
+        self.best, self.best_state, self.waited = state["best"], state["best_state"], state["waited"]
 
 
 def check_settings(cfg):
@@ -98,12 +110,13 @@ def build_logger(cfg, run_name: str):
     return False
 
 
-def build_trainer(cfg, run_name: str, built):
-    """The Trainer and its throughput meter; `built` (tasks.kinds.Built) says what a batch counts."""
+def build_trainer(cfg, run_name: str, built, extra=()):
+    """The Trainer and its throughput meter; `built` (tasks.kinds.Built) says what a batch counts; `extra`:
+    more callbacks."""
     t = cfg.trainer
     check_settings(cfg)
     meter = Throughput(built.count)
-    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else [])
+    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else []) + list(extra)
     try:
         trainer = _trainer(t, callbacks, build_logger(cfg, run_name))
     except MisconfigurationException as exc:  # e.g. trainer=gpu on a machine without one

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..cache import write_whole
+from ..resume import Resumable
 
 SPLITS = ("train", "val", "test")
 FORMAT = 1  # bump when what is stored changes
@@ -108,7 +109,7 @@ class GraphSet(L.LightningDataModule):
 
     def train_dataloader(self):
         order = torch.Generator().manual_seed(self.shuffle_seed)
-        return self._loader("train", batch_size=self.batch_size, shuffle=True, generator=order)
+        return Resumable(self._loader("train", batch_size=self.batch_size, shuffle=True, generator=order))
 
     def val_dataloader(self):
         return self._loader("val", batch_size=self.eval_batch_size)

@@ -11,6 +11,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ..resume import Resumable
 from .synthetic import TASKS
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
@@ -73,8 +74,8 @@ class SyntheticTokens(L.LightningDataModule):
         # the batch order follows the run seed alone: with the global generator it would also depend on
         # how many random numbers the model's initialisation drew, i.e. differ between compared models
         order = torch.Generator().manual_seed(self.shuffle_seed)
-        return DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True, drop_last=False,
-                          generator=order)
+        return Resumable(DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True,
+                                    drop_last=False, generator=order))
 
     def val_dataloader(self):
         return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["val"]]

@@ -7,6 +7,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from ..resume import Resumable
 from .series import Windows, borders, locate, read_series, resolve_split, train_statistics
 
 
@@ -48,8 +49,8 @@ class Forecasting(L.LightningDataModule):
     def train_dataloader(self):
         # the batch order follows the run seed alone, whatever the model's initialisation drew
         order = torch.Generator().manual_seed(self.shuffle_seed)
-        return DataLoader(self.windows("train"), batch_size=self.batch_size, shuffle=True, drop_last=False,
-                          generator=order)
+        return Resumable(DataLoader(self.windows("train"), batch_size=self.batch_size, shuffle=True,
+                                    drop_last=False, generator=order))
 
     def val_dataloader(self):
         return DataLoader(self.windows("val"), batch_size=self.eval_batch_size)

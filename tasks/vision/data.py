@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..resume import Resumable
 from .sources import ImageSet
 
 
@@ -61,8 +62,8 @@ class ImageClassification(L.LightningDataModule):
 
     def train_dataloader(self):
         order = torch.Generator().manual_seed(self.shuffle_seed)
-        return DataLoader(self.split("train"), batch_size=self.batch_size, shuffle=True, generator=order,
-                          collate_fn=_collate)
+        return Resumable(DataLoader(self.split("train"), batch_size=self.batch_size, shuffle=True,
+                                    generator=order, collate_fn=_collate))
 
     def val_dataloader(self):
         return DataLoader(self.split("val"), batch_size=self.eval_batch_size, collate_fn=_collate)
