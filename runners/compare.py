@@ -2,6 +2,7 @@
 
     python -m runners.compare suite=language                  # the default suite, then the report
     python -m runners.compare suite=language launcher=joblib  # two runs at a time
+    python -m runners.compare suite=vision launcher=slurm launcher.partition=gpu  # a SLURM job array
     python -m runners.compare suite=smoke results_dir=/tmp/r  # a tiny suite (tests, a first look)
 
 Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails
@@ -104,13 +105,22 @@ def _location(suite_name, results_dir):
 
 
 def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str, tune: dict | None = None) -> dict:
-    """`python -m runners.train <overrides>` in a process of its own (runners/workers.py); its record (stamped
-    with the suite's tuning spec), or a failed record written here when the process died before it could
-    write one."""
+    """`python -m runners.train <overrides>` in a process of its own (runners/workers.py); its record."""
+    started = _now()
+    code, last_line = workers.train(run_argv(overrides, suite_name, results_dir))
+    return settle(overrides, cfg, suite_name, results_dir, tune, started,
+                  f"the run's process exited with status {code}: {last_line or 'no output'}")
+
+
+def run_argv(overrides: list[str], suite_name: str, results_dir: str) -> list[str]:
+    return [*overrides, *_location(suite_name, results_dir), "trainer.progress_bar=false"]
+
+
+def settle(overrides, cfg, suite_name: str, results_dir: str, tune: dict | None, started: str, why: str) -> dict:
+    """The record the run wrote since `started` (stamped with the suite's tuning spec), or, where its process
+    died before it could write one, a failed record saying `why`."""
     from .train import config_hash, run_name
 
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    code, last_line = workers.train([*overrides, *_location(suite_name, results_dir), "trainer.progress_bar=false"])
     digest = config_hash(cfg)
     suite_dir = Path(results_dir) / "records" / suite_name
     rec = find_record(suite_dir, digest)
@@ -118,12 +128,15 @@ def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str, tune: 
         return stamp(suite_dir, digest, tune) or rec
     rec = dict(status="failed", suite=suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
                task=task_name(cfg), model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
-               error=f"the run's process exited with status {code}: {last_line or 'no output'}",
-               command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
+               error=why, command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
     if tune:
         rec["tuning"] = tune
     write_record(record_path(Path(results_dir) / "records", suite_name, rec["run_name"], digest), rec)
     return rec
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def task_name(cfg) -> str:
@@ -155,12 +168,12 @@ def main(argv=None):
     cfg = compose("compare", argv)
     suite, launcher = cfg.suite, cfg.launcher
     results_dir = str(Path(cfg.results_dir).resolve())  # the runs' processes start in the project root
-    if launcher.kind not in ("basic", "joblib"):
-        raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib")
-    # two runs at a time share the cores; the thread count is in each run's command (float sums depend on
-    # it) and record, but not in its hash, so a suite resumes on a machine with another core count
-    threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] \
-        if launcher.kind == "joblib" else []
+    if launcher.kind not in ("basic", "joblib", "submitit"):
+        raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib, submitit")
+    # runs at a time on this machine share its cores; the thread count is in each run's command (float sums
+    # depend on it) and record, but not in its hash, so a suite resumes on a machine with another core count
+    shared = launcher.kind == "joblib" or (launcher.kind == "submitit" and launcher.cluster == "local")
+    threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] if shared else []
     tune = tuning.spec(suite.tune)
     seeds = first_seeds(suite)
     configs, mismatches = check_runs(suite, results_dir, threads)
@@ -236,6 +249,13 @@ def _finished(record, rerun_failed: bool) -> bool:
 
 
 def _launch(todo, suite_name, results_dir, launcher, tune):
+    if launcher.kind == "submitit":
+        from . import cluster
+        started = _now()
+        yield from cluster.launch(todo, lambda o: run_argv(o, suite_name, results_dir),
+                                  lambda o, c, why: settle(o, c, suite_name, results_dir, tune, started, why),
+                                  launcher, launcher.folder)
+        return
     if launcher.kind == "basic":
         for overrides, cfg in todo:
             yield run_one(overrides, cfg, suite_name, results_dir, tune)

@@ -98,7 +98,17 @@ class SuiteConf:
 @dataclass
 class LauncherConf:
     kind: str = "basic"                      # basic (one run after another) | joblib (parallel processes)
-    n_jobs: int = 2
+    #                                          | submitit (each run a job: on SLURM, or on this machine)
+    n_jobs: int = 2                          # runs at a time (submitit on SLURM: the job array's parallelism)
+    # submitit only (runners/cluster.py)
+    cluster: str = "local"                   # slurm | local (the same code path, jobs on this machine)
+    folder: str = "outputs/submitit"         # the jobs' logs and pickles, one folder per job
+    timeout_min: int = 240                   # the time limit of one run
+    gpus_per_run: int = 0
+    cpus_per_run: Optional[int] = None       # None: the scheduler's default (SLURM) / all cores (local)
+    mem_gb: Optional[int] = None
+    partition: Optional[str] = None
+    account: Optional[str] = None
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""A suite's runs as submitit jobs: a SLURM job array (`launcher=slurm`), or the same code path on this machine
+(`launcher=submitit_local`). Only the launching changes: compare still checks every run before the first
+starts, skips recorded runs, writes a failed record for a job that dies, and reports.
+
+Each job runs `runners.workers.train`, as the other launchers do, so a job is a run in a process of its own.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from . import workers
+from .config import UsageError
+from .env import ROOT
+
+POLL_S = 2.0  # how often the waiting compare looks at the jobs
+
+
+def executor(launcher, folder: Path):
+    """submitit's executor for `launcher` (the submitit fields of runners.schema.LauncherConf)."""
+    try:
+        import submitit
+    except ImportError:
+        raise UsageError("launcher.kind=submitit needs the submitit package: pip install 'mambazoo[cluster]'") \
+            from None
+    if launcher.cluster not in ("local", "slurm"):
+        raise UsageError(f"launcher.cluster={launcher.cluster!r} is not one of local, slurm")
+    try:
+        ex = submitit.AutoExecutor(folder=folder, cluster=launcher.cluster)
+    except RuntimeError as exc:  # no srun here
+        raise UsageError(f"launcher.cluster=slurm: {exc} (launcher=submitit_local runs the same jobs on this "
+                         f"machine)") from None
+    params = dict(name="mambazoo", timeout_min=launcher.timeout_min, gpus_per_node=launcher.gpus_per_run)
+    if launcher.cluster == "slurm":
+        optional = dict(cpus_per_task=launcher.cpus_per_run, mem_gb=launcher.mem_gb,
+                        slurm_partition=launcher.partition, slurm_account=launcher.account)
+        params.update({k: v for k, v in optional.items() if v is not None},
+                      slurm_array_parallelism=launcher.n_jobs)
+    ex.update_parameters(**params)
+    return ex
+
+
+def launch(todo, argv_of, settle, launcher, folder: Path):
+    """Run `todo` [(overrides, cfg)] as jobs and yield each run's record as its job ends, in the order they end.
+    `argv_of(overrides)`: the run's command line; `settle(overrides, cfg, why)`: its record, or a failed one
+    saying `why`. On SLURM every run is one task of one job array; locally at most n_jobs run at once
+    (submitit's local executor would start them all)."""
+    ex = executor(launcher, Path(folder) if Path(folder).is_absolute() else ROOT / folder)
+    waiting = list(todo)
+    running = []
+    if launcher.cluster == "slurm":
+        jobs = ex.map_array(workers.train, [argv_of(o) for o, _ in waiting])
+        running, waiting = [(o, c, j) for (o, c), j in zip(waiting, jobs)], []
+    while running or waiting:
+        while waiting and len(running) < launcher.n_jobs:
+            overrides, cfg = waiting.pop(0)
+            running.append((overrides, cfg, ex.submit(workers.train, argv_of(overrides))))
+        done, still = [], []
+        for run in running:
+            (done if run[2].done() else still).append(run)
+        running = still
+        if not done:
+            time.sleep(POLL_S)
+        for overrides, cfg, job in done:
+            yield settle(overrides, cfg, _why(job))
+
+
+def _why(job) -> str:
+    """What to say in a failed record if the run wrote none: its process's exit, or the job's own failure."""
+    try:
+        code, last_line = job.result()
+    except Exception as exc:  # the job itself died: pre-empted, out of time, its node lost
+        first = str(exc).strip().splitlines()
+        return f"job {job.job_id} did not finish: {first[0] if first else type(exc).__name__}"
+    return f"the run's process exited with status {code}: {last_line or 'no output'}"
