@@ -38,7 +38,7 @@ class Checkpoints(L.Callback):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{self.path.name}.partial")
-        trainer.save_checkpoint(partial)
+        trainer.save_checkpoint(partial, weights_only=False)  # the whole state, not only weights
         if trainer.is_global_zero:
             os.replace(partial, self.path)
 

@@ -136,7 +136,10 @@ def run(cfg, overrides: list[str]) -> dict:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], metrics={})
     per_s = meter.per_s()
     record.update(wall_time_s=time.perf_counter() - start,
-                  throughput=per_s and per_s * trainer.world_size, throughput_unit=built.unit,  # per rank
+                  throughput=per_s, throughput_unit=built.unit, train_units=meter.units,
+                  train_s=meter.seconds,
+                  # what one optimiser step sees, so a DDP run and a one-process run of a protocol compare
+                  world_size=trainer.world_size, effective_batch_size=data.batch_size * trainer.world_size,
                   peak_mem_mb=env.peak_memory_mb(device, baseline_mb), scan_backend=backends_used(),
                   scan_fallbacks=fallbacks(), threads=torch.get_num_threads(),
                   device=env.device_name(device), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

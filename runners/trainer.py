@@ -5,11 +5,16 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 
 import lightning as L
+import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from .config import UsageError
+
+# under DDP every rank evaluates every sample (tasks/resume.py), so an unsynced epoch metric is already whole
+warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\(.*sync_dist=True")
 
 
 class Throughput(L.Callback):
@@ -26,10 +31,17 @@ class Throughput(L.Callback):
         self.seconds += time.perf_counter() - self._t0
         self.units += self.count(batch)
 
+    def on_train_end(self, trainer, module):
+        # every rank trained its own batches: the run's units are their sum, its time rank 0's
+        if trainer.world_size > 1:
+            self.units = int(trainer.strategy.reduce(torch.tensor(float(self.units)), reduce_op="sum"))
+
     def per_s(self) -> float | None:
         return self.units / self.seconds if self.seconds else None
 
-    def state_dict(self):  # a resumed run's throughput covers its steps before the kill too
+    # a resumed run's throughput covers its steps before the kill too (under DDP: rank 0's count before the
+    # kill stands for every rank's, exact where the ranks' batches are the same size, as tokens and samples are)
+    def state_dict(self):
         return {"units": self.units, "seconds": self.seconds}
 
     def load_state_dict(self, state):
@@ -130,4 +142,6 @@ def _trainer(t, callbacks, logger):
         max_steps=t.max_steps, val_check_interval=min(t.val_every_steps, t.max_steps), check_val_every_n_epoch=None,
         limit_val_batches=t.limit_val_batches, log_every_n_steps=t.log_every_n_steps,
         enable_progress_bar=t.progress_bar, enable_model_summary=False, enable_checkpointing=False,
-        num_sanity_val_steps=0, deterministic=True, logger=logger, callbacks=callbacks)
+        num_sanity_val_steps=0, deterministic=True,
+        use_distributed_sampler=False,  # tasks/resume.py shares the training batches; every rank evaluates all
+        logger=logger, callbacks=callbacks)
