@@ -11,7 +11,7 @@ LAUNCHER ?= joblib
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,bench,vision,graph,cluster]"
+	$(BIN)/python -m pip install -q -e ".[dev,bench,vision,graph,cluster,text]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

@@ -50,13 +50,16 @@ class Backbone(nn.Module):
     its own parameters unless share_params, the two outputs merged by 'sum', 'mean', 'concat' or 'gate', see
     zoo.layers.merge); only a forward
     backbone decodes token by token.
+    shared: mixer codes whose blocks all apply one mixer, one set of weights (Zamba's shared attention: "A"
+    with pattern "MMMAMMMA"); each block keeps its own norms and its own decoding state.
     """
 
     def __init__(self, d_model: int, pattern: str = "MM", mixers: dict | None = None, mlp: str | None = None,
                  mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0, final_norm: bool = True,
-                 directions: str = "forward", share_params: bool = False, merge: str = "sum"):
+                 directions: str = "forward", share_params: bool = False, merge: str = "sum", shared: str = ""):
         super().__init__()
         _check_pattern(pattern)
+        _check_shared(shared, pattern)
         kwargs = _mixer_kwargs(mixers)
         if mlp is not None and mlp not in MLPS:
             raise ValueError(f"unknown mlp {mlp!r}; choose one of {', '.join(MLPS)} or None")
@@ -65,9 +68,16 @@ class Backbone(nn.Module):
         check_merge(merge)
         self.d_model, self.pattern = d_model, pattern
 
+        made = {}
+
         def mixer(code):
             build = lambda: build_mixer(code, d_model, **kwargs.get(code, {}))  # noqa: E731
-            return build() if directions == "forward" else Directional(build, scan, d_model, share_params, merge)
+            if code in made:
+                return made[code]
+            built = build() if directions == "forward" else Directional(build, scan, d_model, share_params, merge)
+            if code in shared:
+                made[code] = built
+            return built
 
         self.blocks = nn.ModuleList(
             Block(d_model, mixer(code),
@@ -107,6 +117,14 @@ def _check_pattern(pattern):
         if char not in MIXERS:
             raise ValueError(f"pattern {pattern!r} has {char!r} at position {position}, which is no mixer code; "
                              f"valid codes: {valid}")
+
+
+def _check_shared(shared, pattern):
+    if not isinstance(shared, str):
+        raise ValueError(f"shared must be a string of mixer codes, got {shared!r}")
+    absent = [c for c in shared if c not in pattern]
+    if absent:
+        raise ValueError(f"shared={shared!r} names {absent[0]!r}, which pattern {pattern!r} does not use")
 
 
 def _mixer_kwargs(mixers: dict | None) -> dict:

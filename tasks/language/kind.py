@@ -1,14 +1,20 @@
-"""The token-prediction kind: the synthetic token tasks, scored by accuracy on the scored positions."""
+"""The token-prediction kinds: the synthetic token tasks (kind `token`, scored by accuracy on the scored
+positions) and byte-level language modelling on real text (kind `bytes`, scored in bits per byte). Both train
+the one TokenTask."""
 from __future__ import annotations
 
 from ..kinds import Built, Kind, register_kind
+from .corpus import corpus_name
 from .data import SyntheticTokens
 from .synthetic import TASKS
 from .task import TokenTask
+from .text import ByteText
 
 # the data settings a pipeline may leave out (their values are part of every token run's config hash)
 DEFAULTS = dict(settings={}, n_train=2048, n_val=256, n_test=512, batch_size=32, eval_batch_size=None,
                 eval_lengths=[], seed=0)
+BYTE_DEFAULTS = dict(source="wiki_excerpt", path=None, seq_len=256, batch_size=16, eval_batch_size=None,
+                     eval_lengths=[], eval_bytes=None)
 
 
 def build(cfg, data: dict, make_model) -> Built:
@@ -20,4 +26,15 @@ def build(cfg, data: dict, make_model) -> Built:
                  input_length=tokens.input_length)
 
 
+def build_bytes(cfg, data: dict, make_model) -> Built:
+    text = ByteText(**{k: v for k, v in data.items() if k != "task"}, shuffle_seed=cfg.seed)
+    io = dict(vocab_size=text.vocab_size)
+    task = TokenTask(make_model(**io), cfg, text.eval_names, metric="bpb")
+    return Built(data=text, task=task, name=text.name, io=io, primary="test/bpb",
+                 directions={"bpb": "min", "loss": "min"}, unit="bytes", count=lambda batch: batch[0].numel(),
+                 input_length=text.input_length)
+
+
 KIND = register_kind(Kind("token", tuple(TASKS), DEFAULTS, build))
+BYTES = register_kind(Kind("bytes", ("bytes",), BYTE_DEFAULTS, build_bytes,
+                               lambda data: corpus_name(data.get("source", "wiki_excerpt"), data.get("path"))))

@@ -1,10 +1,13 @@
-"""The token-prediction task: next-token cross-entropy and accuracy on the scored positions.
+"""The token-prediction task: next-token cross-entropy, scored as accuracy on the scored positions (the
+synthetic tasks) or as bits per byte (byte-level language modelling: the cross-entropy in bits).
 
 A task sees a model only as `model(inputs) -> logits`; which positions count is the data's business
 (targets are -100 where nothing is scored), so the same module trains every model on every
 token-prediction task.
 """
 from __future__ import annotations
+
+import math
 
 import torch.nn.functional as F
 from torch import nn
@@ -16,11 +19,13 @@ from .synthetic import IGNORE_INDEX as IGNORE
 
 class TokenTask(Task):
     """`eval_names[split]` names the metric of each evaluation dataloader of that split, e.g.
-    {"val": ["val/acc"], "test": ["test/acc", "test/acc@128", ...]}."""
+    {"val": ["val/acc"], "test": ["test/acc", "test/acc@128", ...]}; `metric`: "acc" or "bpb"."""
 
-    def __init__(self, model: nn.Module, cfg, eval_names: dict[str, list[str]]):
+    def __init__(self, model: nn.Module, cfg, eval_names: dict[str, list[str]], metric: str = "acc"):
         super().__init__(model, cfg)
-        self.eval_names = eval_names
+        if metric not in ("acc", "bpb"):
+            raise ValueError(f"token metric {metric!r} is not one of acc, bpb")
+        self.eval_names, self.metric = eval_names, metric
         names = [n for split in eval_names.values() for n in split]
         self.metrics = nn.ModuleDict({metric_key(n): MeanMetric() for n in names})
 
@@ -42,7 +47,8 @@ class TokenTask(Task):
     def _eval_step(self, split, batch, dataloader_idx):
         loss, hits = self._loss_and_hits(batch)
         name = self.eval_names[split][dataloader_idx]
-        self.metrics[metric_key(name)].update(hits.mean(), weight=hits.numel())  # accuracy over scored positions
+        value = loss / math.log(2) if self.metric == "bpb" else hits.mean()  # loss: nats per scored token
+        self.metrics[metric_key(name)].update(value, weight=hits.numel())  # the mean over scored positions
         if dataloader_idx == 0:
             self.log(f"{split}/loss", loss, add_dataloader_idx=False, batch_size=batch[0].shape[0])
 

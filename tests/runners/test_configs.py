@@ -15,7 +15,10 @@ def tiny_run(tmp_path, overrides):
     rec = train.run(compose("train", [*overrides, f"results_dir={tmp_path}"]), overrides)
     assert rec["status"] == "ok", rec.get("error")
     value = rec["metrics"][rec["primary_metric"]]
-    assert 0 <= value <= 1 if rec["primary_metric"].endswith("acc") else 0 <= value < 10
+    if rec["primary_metric"].endswith("acc"):
+        assert 0 <= value <= 1
+    else:  # two steps from the initialisation: bits per byte are still far above a trained model's
+        assert 0 <= value < (100 if rec["primary_metric"].endswith("bpb") else 10)
     return rec
 
 

@@ -111,3 +111,17 @@ def test_bad_direction_settings_name_them():
         Backbone(16, directions="sideways")
     with pytest.raises(ValueError, match=r"merge='max' is not one of sum, mean, concat, gate"):
         Backbone(16, directions="bidirectional", merge="max")
+
+
+def test_shared_blocks_apply_one_mixer_with_a_state_each():
+    shared, apart = tiny("MAMA", shared="A", dtype=torch.float64), tiny("MAMA", dtype=torch.float64)
+    assert shared.blocks[1].mixer is shared.blocks[3].mixer and shared.blocks[1].norm is not shared.blocks[3].norm
+    attention = sum(p.numel() for p in apart.blocks[3].mixer.parameters())
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731  (parameters() lists a tensor once)
+    assert count(apart) - count(shared) == attention > 0
+    x = torch.randn(2, SEQLEN, D_MODEL, dtype=torch.float64)
+    ys, state = decode(shared, x)  # the two applications keep their own KV caches
+    torch.testing.assert_close(ys, shared(x), rtol=1e-9, atol=1e-9)
+    assert shared.state_size(SEQLEN) == floats_per_sequence(state, batch=2) == apart.state_size(SEQLEN)
+    with pytest.raises(ValueError, match="shared='S' names 'S', which pattern 'MAMA' does not use"):
+        tiny("MAMA", shared="S")

@@ -15,13 +15,13 @@ class LanguageModel(nn.Module):
 
     def __init__(self, vocab_size: int, d_model: int = 64, pattern: str = "MM", mixers: dict | None = None,
                  mlp: str | None = None, mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0,
-                 tie_embeddings: bool = True):
+                 tie_embeddings: bool = True, shared: str = ""):
         super().__init__()
         if vocab_size < 1:
             raise ValueError(f"vocab_size must be at least 1, got {vocab_size}")
         self.embed = nn.Embedding(vocab_size, d_model)
         self.backbone = Backbone(d_model, pattern=pattern, mixers=mixers, mlp=mlp, mlp_ratio=mlp_ratio, norm=norm,
-                                 dropout=dropout)
+                                 dropout=dropout, shared=shared)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         if tie_embeddings:
             self.head.weight = self.embed.weight

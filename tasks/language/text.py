@@ -1,0 +1,68 @@
+"""LightningDataModule for byte-level language modelling on real text (tasks/language/corpus.py).
+
+Training windows are `seq_len` bytes, shuffled by the run seed. Validation reads the validation split at
+`seq_len`; the test split is read at `seq_len` and at every length of `eval_lengths` (the same bytes cut into
+longer windows: does the prediction hold when the context grows past the training length?), each scored in
+bits per byte. `eval_bytes` caps how many bytes of each evaluation split are read (a CPU budget).
+"""
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ..resume import Resumable
+from .corpus import corpus_name, read_bytes, shipped_excerpt, split_bytes, windows
+
+SOURCES = ("wiki_excerpt",)
+
+
+class ByteText(L.LightningDataModule):
+    vocab_size = 256
+
+    def __init__(self, source: str, path: str | None, seq_len: int, batch_size: int, eval_batch_size: int | None,
+                 eval_lengths: list[int], eval_bytes: int | None, shuffle_seed: int = 0):
+        super().__init__()
+        for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"data.{name}={value!r}: give a positive integer")
+        if path is None and source not in SOURCES:
+            raise ValueError(f"data.source={source!r} is no corpus; choose one of {', '.join(SOURCES)} "
+                             f"or give a file with data.path=")
+        self.path = str(path or shipped_excerpt())
+        self.name = corpus_name(source, path)
+        self.seq_len, self.batch_size = seq_len, batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.eval_lengths, self.eval_bytes, self.shuffle_seed = list(eval_lengths), eval_bytes, shuffle_seed
+        self.splits = split_bytes(read_bytes(self.path))
+        self.input_length = seq_len
+        # cut every window now: a split too short for its windows fails before any model is built
+        self.data = {"train": [self._set("train", seq_len)], "val": [self._set("val", seq_len)],
+                     "test": [self._set("test", n) for n in [seq_len, *self.eval_lengths]]}
+
+    def _set(self, split, length):
+        try:
+            return TensorDataset(*windows(self.splits[split], length, None if split == "train" else self.eval_bytes))
+        except ValueError as exc:
+            setting = "data.seq_len" if length == self.seq_len else "data.eval_lengths"
+            raise ValueError(f"{self.name} {split} split: {exc}; give a longer text or a smaller {setting}") \
+                from None
+
+    @property
+    def eval_names(self) -> dict[str, list[str]]:
+        return {"val": ["val/bpb"], "test": ["test/bpb"] + [f"test/bpb@{n}" for n in self.eval_lengths]}
+
+    def describe(self) -> dict:
+        return dict(task="bytes", corpus=self.name, seq_len=self.seq_len, eval_lengths=self.eval_lengths,
+                    eval_bytes=self.eval_bytes, **{f"{k}_bytes": len(v) for k, v in self.splits.items()})
+
+    def train_dataloader(self):
+        order = torch.Generator().manual_seed(self.shuffle_seed)
+        return Resumable(DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True,
+                                    drop_last=False, generator=order))
+
+    def val_dataloader(self):
+        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["val"]]
+
+    def test_dataloader(self):
+        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["test"]]
