@@ -31,8 +31,11 @@ class Block(nn.Module):
             return x
         return x + self.dropout(self.mlp(self.mlp_norm(x))).to(x.dtype)
 
-    def forward(self, x):
-        return self._add_mlp(x + self.dropout(self.mixer(self.norm(x))).to(x.dtype))
+    def forward(self, x, with_state=False):
+        y = self.mixer(self.norm(x), with_state=True) if with_state else self.mixer(self.norm(x))
+        y, state = y if with_state else (y, None)
+        x = self._add_mlp(x + self.dropout(y).to(x.dtype))
+        return (x, state) if with_state else x
 
     def step(self, x_t, state):
         y, state = self.mixer.step(self.norm(x_t), state)
@@ -90,6 +93,15 @@ class Backbone(nn.Module):
         for block in self.blocks:
             x = block(x)
         return x if self.final_norm is None else self.final_norm(x)
+
+    def prefill(self, x):
+        """x (batch, seqlen, d_model) -> (forward(x), the decoding state after its last token), in one
+        parallel pass: the scans return their last state, attention its KV cache."""
+        states = []
+        for block in self.blocks:
+            x, state = block(x, with_state=True)
+            states.append(state)
+        return (x if self.final_norm is None else self.final_norm(x)), tuple(states)
 
     def init_state(self, batch, device=None, dtype=None):
         """One decoding state per block, in pattern order."""

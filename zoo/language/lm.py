@@ -6,6 +6,7 @@ from torch import nn
 
 from ..backbone import Backbone
 from ..registry import register_builder
+from .sampling import check_sampling, next_token
 
 
 @register_builder("language_model")
@@ -33,18 +34,19 @@ class LanguageModel(nn.Module):
         return self.backbone.state_size(seqlen)
 
     @torch.no_grad()
-    def generate(self, ids, max_new_tokens: int):
-        """Greedy continuation of `ids` (batch, prompt_len), fed one token at a time through the
-        recurrent step of every block, so decoding costs O(1) per token for the SSM mixers."""
-        state = self.backbone.init_state(ids.shape[0], device=ids.device, dtype=self.embed.weight.dtype)
-        logits = None
-        for t in range(ids.shape[1]):
-            h, state = self.backbone.step(self.embed(ids[:, t]), state)
-            logits = self.head(h)
-        out = [ids]
-        for _ in range(max_new_tokens):
-            nxt = logits.argmax(-1)
-            out.append(nxt[:, None])
-            h, state = self.backbone.step(self.embed(nxt), state)
-            logits = self.head(h)
+    def generate(self, ids, max_new_tokens: int, temperature: float = 0.0, top_k: int | None = None,
+                 top_p: float | None = None, generator: torch.Generator | None = None):
+        """`ids` (batch, prompt_len) continued by `max_new_tokens` tokens (zoo.language.sampling: greedy at
+        temperature 0). The prompt is read in one parallel pass that leaves every block's decoding state
+        (the scans' last state, attention's KV cache); then one recurrent step per new token, O(1) per token
+        for the SSM mixers."""
+        check_sampling(temperature, top_k, top_p)
+        h, state = self.backbone.prefill(self.embed(ids))
+        logits, out = self.head(h[:, -1]), [ids]
+        for i in range(max_new_tokens):
+            token = next_token(logits, temperature, top_k, top_p, generator)
+            out.append(token[:, None])
+            if i + 1 < max_new_tokens:
+                h, state = self.backbone.step(self.embed(token), state)
+                logits = self.head(h)
         return torch.cat(out, dim=1)

@@ -55,10 +55,14 @@ class AttentionMixer(nn.Module):
             q, k = rotary(q, positions, self.rope_base), rotary(k, positions, self.rope_base)
         return q, k, v
 
-    def forward(self, x):
+    def forward(self, x, with_state=False):
+        """with_state: also the KV cache of every token (prefill, in one pass), (out, state)."""
+        if with_state:
+            self._check_causal()
         q, k, v = self._qkv(x, torch.arange(x.shape[1], device=x.device))
         y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
-        return self.out_proj(y.transpose(1, 2).flatten(-2))
+        out = self.out_proj(y.transpose(1, 2).flatten(-2))
+        return (out, (k, v)) if with_state else out
 
     def _check_causal(self):
         if not self.causal:

@@ -40,6 +40,11 @@ class CausalConv1d(nn.Module):
             y = torch.addcmul(y, padded[..., k:k + seqlen], w[:, k])
         return y
 
+    def window_after(self, x):
+        """The decoding window once x (batch, channels, seqlen) has been read: its last width-1 inputs."""
+        padded = F.pad(x, (self.width - 1, 0))  # the zeros of init_window before a short x
+        return padded[..., x.shape[-1]:]
+
     def init_window(self, batch, device=None, dtype=None):
         device = self.weight.device if device is None else device
         dtype = self.weight.dtype if dtype is None else dtype

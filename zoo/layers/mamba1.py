@@ -69,18 +69,19 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         return F.linear(dt, self.dt_proj.weight), B, C
 
-    def forward(self, x):
-        u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)        # (batch, d_inner, seqlen) each
-        u = F.silu(self.conv(u))
+    def forward(self, x, with_state=False):
+        """with_state: also the decoding state after the last token (prefill), (out, state)."""
+        read, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)     # (batch, d_inner, seqlen) each
+        u = F.silu(self.conv(read))
         dt, B, C = (t.transpose(1, 2) for t in self._selection(u.transpose(1, 2)))
-        if self.forget_gate:
-            y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, delta_bias=self.dt_proj.bias,
-                               delta_softplus=True)
+        gated = self.forget_gate
+        y, h = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=None if gated else self.D,
+                              z=None if gated else z, delta_bias=self.dt_proj.bias, delta_softplus=True,
+                              return_last_state=True)
+        if gated:
             y = forget_gate(y, u, z, self.D[:, None])                # D per channel, u (batch, d_inner, seqlen)
-        else:
-            y = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=self.D, z=z, delta_bias=self.dt_proj.bias,
-                               delta_softplus=True)
-        return self.out_proj(y.transpose(1, 2))
+        out = self.out_proj(y.transpose(1, 2))
+        return (out, (self.conv.window_after(read), h)) if with_state else out
 
     def step(self, x_t, state):
         window, h = state

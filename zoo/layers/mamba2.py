@@ -55,13 +55,15 @@ class Mamba2Mixer(nn.Module):
         return (x.unflatten(-1, (self.nheads, self.headdim)),
                 B.unflatten(-1, (self.ngroups, self.d_state)), C.unflatten(-1, (self.ngroups, self.d_state)))
 
-    def forward(self, x):
-        z, xBC, dt = self._split(self.in_proj(x))
-        xBC = F.silu(self.conv(xBC.transpose(1, 2))).transpose(1, 2)
-        xs, B, C = self._heads(xBC)
-        y = ssd(xs, dt, -torch.exp(self.A_log), B, C, self.chunk_size, D=self.D, dt_bias=self.dt_bias,
-                dt_softplus=True)
-        return self.out_proj(self.norm(y.flatten(-2), z))
+    def forward(self, x, with_state=False):
+        """with_state: also the decoding state after the last token (prefill), (out, state)."""
+        z, read, dt = self._split(self.in_proj(x))
+        read = read.transpose(1, 2)
+        xs, B, C = self._heads(F.silu(self.conv(read)).transpose(1, 2))
+        y, h = ssd(xs, dt, -torch.exp(self.A_log), B, C, self.chunk_size, D=self.D, dt_bias=self.dt_bias,
+                   dt_softplus=True, return_final_states=True)
+        out = self.out_proj(self.norm(y.flatten(-2), z))
+        return (out, (self.conv.window_after(read), h)) if with_state else out
 
     def init_state(self, batch, device=None, dtype=None):
         device = self.A_log.device if device is None else device

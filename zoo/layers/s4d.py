@@ -40,14 +40,17 @@ class S4DMixer(ConvSSMState, nn.Module):
     def _ssm(self):
         return torch.exp(self.log_dt), -torch.exp(self.A_log)
 
-    def forward(self, x):
+    def forward(self, x, with_state=False):
+        """with_state: also the decoding state after the last token (prefill), (out, state)."""
         batch, seqlen, _ = x.shape
-        u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)        # (batch, d_inner, seqlen) each
-        u = F.silu(self.conv(u))
+        read, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)     # (batch, d_inner, seqlen) each
+        u = F.silu(self.conv(read))
         dt, A = self._ssm()
         # (d_inner, d_state) B and C: the scan core's time-invariant layout, no copies per token
-        y = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, self.B, self.C, D=self.D, z=z)
-        return self.out_proj(y.transpose(1, 2))
+        y, h = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, self.B, self.C, D=self.D, z=z,
+                              return_last_state=True)
+        out = self.out_proj(y.transpose(1, 2))
+        return (out, (self.conv.window_after(read), h)) if with_state else out
 
     def step(self, x_t, state):
         window, h = state
