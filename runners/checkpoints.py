@@ -26,6 +26,11 @@ def checkpoint_path(results_dir: Path, suite: str, run_name: str, config_hash: s
     return Path(results_dir) / "checkpoints" / suite / f"{run_name.replace('/', '-')}-{config_hash[:12]}.ckpt"
 
 
+def weights_path(results_dir: Path, suite: str, run_name: str, config_hash: str) -> Path:
+    """Where a finished run keeps the weights it tested (trainer.keep_weights)."""
+    return Path(results_dir) / "weights" / suite / f"{run_name.replace('/', '-')}-{config_hash[:12]}.pt"
+
+
 class Checkpoints(L.Callback):
     """Saves to `path` after every validation of training (not the last step's: the run ends there), and puts
     the generator and the data order back when the run resumes from it."""

@@ -40,6 +40,7 @@ class TrainerConf:
     checkpoint: bool = True                  # save the run's state after every validation; a run started
     #                                          again resumes from it (runners/checkpoints.py)
     keep_checkpoint: bool = False            # keep that file once the record is written
+    keep_weights: bool = True                # save the tested weights beside the record (runners/generate.py)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from .records import record_path, write_record
 
 # keys that do not change what a run computes (where it is written, how it is shown)
 VOLATILE = ("logger", "results_dir", "data_root", "suite_name")
-DISPLAY = ("progress_bar", "log_every_n_steps", "checkpoint", "keep_checkpoint")
+DISPLAY = ("progress_bar", "log_every_n_steps", "checkpoint", "keep_checkpoint", "keep_weights")
 # recorded and kept in the reproducing command (float sums depend on it) but not hashed, so a suite
 # stopped on one machine resumes on another with a different core count
 UNHASHED = DISPLAY + ("threads",)
@@ -97,7 +97,7 @@ def run(cfg, overrides: list[str]) -> dict:
     from zoo.ops import backends_used, dispatch, fallbacks
 
     from . import env
-    from .checkpoints import Checkpoints, checkpoint_path
+    from .checkpoints import Checkpoints, checkpoint_path, weights_path
     from .trainer import build_trainer
 
     results = Path(cfg.results_dir)
@@ -150,7 +150,17 @@ def run(cfg, overrides: list[str]) -> dict:
                      record)
         if not cfg.trainer.keep_checkpoint:
             saved.unlink(missing_ok=True)
+        if cfg.trainer.keep_weights and record["status"] == "ok":
+            save_weights(task.model, weights_path(results, cfg.suite_name, record["run_name"], record["config_hash"]))
     return record
+
+
+def save_weights(model, path: Path):
+    """The weights the run tested, as a plain state dict (torch.load(..., weights_only=True) reads it)."""
+    import torch
+
+    from tasks.cache import write_whole
+    write_whole(path, lambda partial: torch.save(model.state_dict(), partial))
 
 
 def _state_size(model, length):
