@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUITE  ?= language timeseries vision vision_scans graph
 LAUNCHER ?= joblib
 
-.PHONY: install reproduce report test test-all bench clean
+.PHONY: install reproduce report test test-all bench bench-decode clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m runners.bench $(ARGS)
+
+# decoding tokens/s and state memory against generated length: Mamba, Mamba-2, Transformer++
+bench-decode: $(STAMP)
+	$(BIN)/python -m runners.bench_decode $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache outputs

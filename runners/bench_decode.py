@@ -1,0 +1,118 @@
+"""Decoding benchmark: tokens/s and decoding-state memory against generated length, Mamba, Mamba-2 and
+Transformer++ of equal parameters (their registry variants at the byte vocabulary).
+
+    python -m runners.bench_decode                                  # CPU, lengths 128 .. 8192, batch 1 and 8
+    python -m runners.bench_decode --lengths 128,1024 --batches 1 --models mamba,transformerpp
+
+Each measurement prefills a 16-byte prompt in one parallel pass, then decodes `length` tokens one recurrent
+step at a time (greedy), as LanguageModel.generate does; tokens/s counts every sequence of the batch. The
+state is what a sequence carries after the last token: the SSMs' fixed conv window and scan state, attention's
+KV cache (2 x length x d_model floats per attention block). Before it times a model, the benchmark checks that
+its decoding reproduces the argmax of its parallel forward; a model that does not is REFUSED and left out.
+The numbers are ratios to read within one run (the same machine, the same minute), not absolute speeds.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import torch
+
+import zoo
+
+from . import env
+
+PROMPT = 16
+
+
+def decoding_matches(model, vocab: int) -> bool:
+    ids = torch.randint(0, vocab, (2, PROMPT), generator=torch.Generator().manual_seed(0))
+    out = model.generate(ids, 24)
+    with torch.no_grad():
+        return torch.equal(out[:, PROMPT:], model(out[:, :-1])[:, PROMPT - 1:].argmax(-1))
+
+
+def measure(model, batch: int, length: int, vocab: int) -> dict:
+    ids = torch.randint(0, vocab, (batch, PROMPT), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        h, state = model.backbone.prefill(model.embed(ids))
+        token = model.head(h[:, -1]).argmax(-1)
+        start = time.perf_counter()
+        for _ in range(length):
+            h, state = model.backbone.step(model.embed(token), state)
+            token = model.head(h).argmax(-1)
+        seconds = time.perf_counter() - start
+    state_bytes = sum(t.numel() * t.element_size() for t in _tensors(state)) // batch
+    return dict(batch=batch, length=length, seconds=round(seconds, 4), tokens_per_s=round(batch * length / seconds, 1),
+                state_bytes_per_sequence=state_bytes)
+
+
+def _tensors(state):
+    if torch.is_tensor(state):
+        yield state
+    else:
+        for s in state:
+            yield from _tensors(s)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m runners.bench_decode", description=__doc__.split("\n")[0])
+    p.add_argument("--models", default="mamba,mamba2,transformerpp")
+    p.add_argument("--lengths", default="128,512,2048,8192")
+    p.add_argument("--batches", default="1,8")
+    p.add_argument("--vocab", type=int, default=256)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="results/benchmarks/decode_cpu.csv")
+    a = p.parse_args(argv)
+    from tqdm import tqdm
+
+    torch.set_num_threads(a.threads)
+    lengths, batches = [int(n) for n in a.lengths.split(",")], [int(n) for n in a.batches.split(",")]
+    rows = []
+    for name in a.models.split(","):
+        torch.manual_seed(0)
+        model = zoo.create_model(name, vocab_size=a.vocab).eval()
+        if not decoding_matches(model, a.vocab):
+            print(f"{name}: REFUSED, its decoding differs from the argmax of its parallel forward")
+            continue
+        params = zoo.count_parameters(model)
+        for batch in batches:
+            for length in tqdm(lengths, desc=f"{name} batch {batch}", leave=False):
+                row = dict(model=name, params=params, **measure(model, batch, length, a.vocab))
+                rows.append(row)
+                print(f"{name} batch={batch} length={length}: {row['tokens_per_s']:,.0f} tokens/s, "
+                      f"state {row['state_bytes_per_sequence']:,} bytes per sequence")
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[*rows[0], "threads", "device", "torch"])
+        w.writeheader()
+        for row in rows:
+            w.writerow({**row, "threads": a.threads, "device": env.device_name(torch.device("cpu")),
+                        "torch": torch.__version__})
+    plots(rows, out.with_suffix(""))
+    print(f"wrote {out} and its plots")
+    return 0
+
+
+def plots(rows: list[dict], stem: Path):
+    from .plots import colours, length_plot
+    colour = colours({r["model"] for r in rows})
+    series = lambda key, batch: [  # noqa: E731
+        dict(label=f"{m} (batch {batch})", colour=colour[m], x=[r["length"] for r in mine],
+             mean=[r[key] for r in mine], std=[0.0] * len(mine))
+        for m in dict.fromkeys(r["model"] for r in rows)
+        for mine in [[r for r in rows if r["model"] == m and r["batch"] == batch]] if mine]
+    batches = sorted({r["batch"] for r in rows})
+    length_plot(Path(f"{stem}_tokens.svg"), "decoding throughput against generated length", "tokens/s",
+                [s for b in batches for s in series("tokens_per_s", b)], [], [],
+                xlabel="generated length (tokens, log2 scale)", percent=False)
+    length_plot(Path(f"{stem}_state.svg"), "decoding state per sequence", "bytes",
+                series("state_bytes_per_sequence", batches[0]), [], [],
+                xlabel="generated length (tokens, log2 scale)", percent=False)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
