@@ -50,9 +50,13 @@ def read_bytes(path: str | Path) -> bytes:
     return raw
 
 
+def byte_tensor(raw: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw else torch.zeros(0, dtype=torch.uint8)
+
+
 def split_bytes(raw: bytes) -> dict[str, torch.Tensor]:
     """{split: uint8 tensor}, contiguous by offset in the order train, val, test."""
-    data = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+    data = byte_tensor(raw)
     ends = {"train": int(len(data) * FRACTIONS["train"])}
     ends["val"] = ends["train"] + int(len(data) * FRACTIONS["val"])
     ends["test"] = len(data)

@@ -27,7 +27,7 @@ def build(cfg, data: dict, make_model) -> Built:
 
 
 def build_bytes(cfg, data: dict, make_model) -> Built:
-    text = ByteText(**{k: v for k, v in data.items() if k != "task"}, shuffle_seed=cfg.seed)
+    text = ByteText(**{k: v for k, v in data.items() if k != "task"}, shuffle_seed=cfg.seed, cache=cfg.data_root)
     io = dict(vocab_size=text.vocab_size)
     task = TokenTask(make_model(**io), cfg, text.eval_names, metric="bpb")
     return Built(data=text, task=task, name=text.name, io=io, primary="test/bpb",

@@ -1,4 +1,5 @@
-"""LightningDataModule for byte-level language modelling on real text (tasks/language/corpus.py).
+"""LightningDataModule for byte-level language modelling on real text: the Wikipedia excerpt that ships in
+gensim or any file (tasks/language/corpus.py), or enwik8 / WikiText-103 through Hugging Face (hub.py).
 
 Training windows are `seq_len` bytes, shuffled by the run seed. Validation reads the validation split at
 `seq_len`; the test split is read at `seq_len` and at every length of `eval_lengths` (the same bytes cut into
@@ -12,29 +13,32 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..resume import Resumable
-from .corpus import corpus_name, read_bytes, shipped_excerpt, split_bytes, windows
+from .corpus import byte_tensor, corpus_name, read_bytes, shipped_excerpt, split_bytes, windows
+from .hub import HUB, hub_text
 
-SOURCES = ("wiki_excerpt",)
+SOURCES = ("wiki_excerpt", *HUB)
 
 
 class ByteText(L.LightningDataModule):
     vocab_size = 256
 
     def __init__(self, source: str, path: str | None, seq_len: int, batch_size: int, eval_batch_size: int | None,
-                 eval_lengths: list[int], eval_bytes: int | None, shuffle_seed: int = 0):
+                 eval_lengths: list[int], eval_bytes: int | None, shuffle_seed: int = 0, cache: str = "data"):
         super().__init__()
         for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"data.{name}={value!r}: give a positive integer")
-        if path is None and source not in SOURCES:
-            raise ValueError(f"data.source={source!r} is no corpus; choose one of {', '.join(SOURCES)} "
-                             f"or give a file with data.path=")
-        self.path = str(path or shipped_excerpt())
-        self.name = corpus_name(source, path)
+        if source not in SOURCES:
+            raise ValueError(f"data.source={source!r} is no corpus; choose one of {', '.join(SOURCES)}")
+        self.name = source if source in HUB else corpus_name(source, path)
         self.seq_len, self.batch_size = seq_len, batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.eval_lengths, self.eval_bytes, self.shuffle_seed = list(eval_lengths), eval_bytes, shuffle_seed
-        self.splits = split_bytes(read_bytes(self.path))
+        if source in HUB:  # path: the hub's format in parquet files (tests, mirrors)
+            text = hub_text(source, path, cache)
+            self.splits = {k: byte_tensor(v) for k, v in text.items()} if isinstance(text, dict) else split_bytes(text)
+        else:
+            self.splits = split_bytes(read_bytes(path or shipped_excerpt()))
         self.input_length = seq_len
         # cut every window now: a split too short for its windows fails before any model is built
         self.data = {"train": [self._set("train", seq_len)], "val": [self._set("val", seq_len)],

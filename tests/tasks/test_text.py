@@ -82,3 +82,36 @@ def test_bits_per_byte_of_a_uniform_prediction_is_8():
     for batch in (torch.randint(0, 256, (3, 2, 7)), torch.randint(0, 256, (2, 2, 5))):
         task.validation_step((batch[:, 0], batch[:, 1]), 0)
     assert math.isclose(task.metrics["val__bpb"].compute().item(), 8.0, rel_tol=1e-6)
+
+
+def _parquet(folder, splits):
+    datasets = pytest.importorskip("datasets")
+    folder.mkdir(exist_ok=True)
+    for split, lines in splits.items():
+        datasets.Dataset.from_dict({"text": lines}).to_parquet(str(folder / f"{split}-00000-of-00001.parquet"))
+
+
+def test_hub_corpora_load_from_parquet_in_the_hubs_format(tmp_path):
+    # enwik8 is one text, split by offset; WikiText-103 keeps its own splits, lines joined as they were
+    _parquet(tmp_path / "enwik8", {"train": ["<page>" + "x" * 994]})
+    enwik8 = ByteText("enwik8", str(tmp_path / "enwik8"), seq_len=8, batch_size=4, eval_batch_size=None,
+                      eval_lengths=[], eval_bytes=None, cache=str(tmp_path / "cache"))
+    assert {k: len(v) for k, v in enwik8.splits.items()} == {"train": 900, "val": 50, "test": 50}
+    lines = {s: [f" = {s} = \n", "words " * 20 + "\n"] for s in ("train", "validation", "test")}
+    _parquet(tmp_path / "wikitext", lines)
+    wiki = ByteText("wikitext103", str(tmp_path / "wikitext"), seq_len=8, batch_size=4, eval_batch_size=None,
+                    eval_lengths=[], eval_bytes=None, cache=str(tmp_path / "cache"))
+    assert bytes(wiki.splits["val"].tolist()) == "".join(lines["validation"]).encode()
+    assert wiki.describe()["corpus"] == "wikitext103"
+    with pytest.raises(FileNotFoundError, match=r"has no validation\*.parquet file for wikitext103"):
+        ByteText("wikitext103", str(tmp_path / "enwik8"), seq_len=8, batch_size=4, eval_batch_size=None,
+                 eval_lengths=[], eval_bytes=None, cache=str(tmp_path / "cache"))
+
+
+def test_a_hub_corpus_offline_is_one_line(tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)  # read at import, so set where it is kept
+    with pytest.raises(ConnectionError, match=r"data.source=wikitext103: .* could not load Salesforce/wikitext") as err:
+        ByteText("wikitext103", None, seq_len=8, batch_size=4, eval_batch_size=None, eval_lengths=[],
+                 eval_bytes=None, cache=str(tmp_path))
+    assert "\n" not in str(err.value)
