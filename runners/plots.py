@@ -42,6 +42,12 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
     ylabel = f"{primary} (%)" if pct else primary
     ours = "ours: mean ± std over seeds"
     lengths = at_points(rows, primary)
+    pivot = next((r.first("pivot") for r in rows if r.first("pivot")), None)
+    # what n counts when the data names it (e.g. node orders averaged), else evaluation length
+    counted = next((r.data["points_axis"] for r in rows if r.data.get("points_axis")), None)
+    trained = {r.data.get("seq_len") for r in rows}
+    if lengths and not (pivot or counted) and len(trained) == 1 and is_number(seq_len := trained.pop()):
+        lengths.setdefault(int(seq_len), primary)  # the plain metric is measured at the training length
     if len(lengths) >= 2:
         series = []
         for r in rows:
@@ -66,15 +72,13 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
                 if points:
                     paper.append(dict(label=e.get("paper_model", "?"), colour=colour.get(e.get("ours")),
                                       x=[x for x, _ in points], y=[y for _, y in points]))
-        pivot = next((r.first("pivot") for r in rows if r.first("pivot")), None)
-        # what n counts when the data names it (e.g. node orders averaged), else evaluation length
-        counted = next((r.data["points_axis"] for r in rows if r.data.get("points_axis")), None)
         base = primary.split("@")[0]
         if pivot or counted:  # e.g. MSE against the forecasting horizon
             axis, train = f"{pivot or counted} (log2 scale)", set()
             what = f"{base} against {pivot or counted}"
         else:
-            axis = "evaluation sequence length (tokens, log2 scale)"
+            unit = next((r.first("throughput_unit") for r in rows if r.first("throughput_unit")), "tokens")
+            axis = f"evaluation sequence length ({unit}, log2 scale)"
             train = {r.data["seq_len"] for r in rows if is_number(r.data.get("seq_len"))}
             what = f"{base} against evaluation length"
         path = length_plot(stem.with_name(stem.name + "--length.svg"), f"{task} ({suite}): {what}",
