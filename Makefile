@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-SUITE  ?= language timeseries vision vision_scans graph
+SUITE  ?= language language_modeling timeseries vision vision_scans graph
 LAUNCHER ?= joblib
 
 .PHONY: install reproduce report test test-all bench bench-decode clean

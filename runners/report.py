@@ -73,6 +73,12 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[
             blocks.append(("plot", caption, f"plots/{path.name}", str(path)))
             written.append(path)
         blocks += _published_blocks(mine)
+    benchmarks = sorted((out / "benchmarks").glob("*.svg"))
+    if benchmarks:  # drawn by the benchmarks themselves (make bench-decode), not from records
+        blocks += [("h", 2, "Benchmarks"), ("p", "Measured by the benchmark commands, not by suite runs; "
+                    "results/benchmarks/README.md says how, on which machine, and what they mean.")]
+        blocks += [("plot", f"`{path.name}` (results/benchmarks/)", f"benchmarks/{path.name}", str(path))
+                   for path in benchmarks]
     failed = [(row, rec) for rows in tables.values() for row in rows for rec in row.failed]
     if failed:
         blocks += [("h", 2, "Failed runs"), ("p", "Not counted in any mean above."), _failed_table(failed)]
