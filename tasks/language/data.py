@@ -17,7 +17,25 @@ from .synthetic import TASKS
 SPLITS = {"train": 0, "val": 1, "test": 2}
 
 
-class SyntheticTokens(L.LightningDataModule):
+class TokenLoaders(L.LightningDataModule):
+    """The loaders of a token data module whose `data` is {split: [TensorDataset, ...]}: one training set,
+    shuffled by the run seed, and one evaluation loader per set of the val and test splits."""
+
+    def train_dataloader(self):
+        # the batch order follows the run seed alone: with the global generator it would also depend on
+        # how many random numbers the model's initialisation drew, i.e. differ between compared models
+        order = torch.Generator().manual_seed(self.shuffle_seed)
+        return Resumable(DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True,
+                                    drop_last=False, generator=order))
+
+    def val_dataloader(self):
+        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["val"]]
+
+    def test_dataloader(self):
+        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["test"]]
+
+
+class SyntheticTokens(TokenLoaders):
     """`settings` are the generator's own arguments (see tasks.language.synthetic); `eval_lengths`
     adds test sets at other sequence lengths (length extrapolation), scored as test/acc@<length>."""
 
@@ -69,16 +87,3 @@ class SyntheticTokens(L.LightningDataModule):
         if unknown:
             raise ValueError(f"data.settings has {sorted(unknown)}, which {self.task} does not take "
                              f"(it takes {', '.join(sorted(accepted))})")
-
-    def train_dataloader(self):
-        # the batch order follows the run seed alone: with the global generator it would also depend on
-        # how many random numbers the model's initialisation drew, i.e. differ between compared models
-        order = torch.Generator().manual_seed(self.shuffle_seed)
-        return Resumable(DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True,
-                                    drop_last=False, generator=order))
-
-    def val_dataloader(self):
-        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["val"]]
-
-    def test_dataloader(self):
-        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["test"]]

@@ -8,18 +8,16 @@ bits per byte. `eval_bytes` caps how many bytes of each evaluation split are rea
 """
 from __future__ import annotations
 
-import lightning as L
-import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
-from ..resume import Resumable
 from .corpus import byte_tensor, corpus_name, read_bytes, shipped_excerpt, split_bytes, windows
+from .data import TokenLoaders
 from .hub import HUB, hub_text
 
 SOURCES = ("wiki_excerpt", *HUB)
 
 
-class ByteText(L.LightningDataModule):
+class ByteText(TokenLoaders):
     vocab_size = 256
 
     def __init__(self, source: str, path: str | None, seq_len: int, batch_size: int, eval_batch_size: int | None,
@@ -59,14 +57,3 @@ class ByteText(L.LightningDataModule):
     def describe(self) -> dict:
         return dict(task="bytes", corpus=self.name, seq_len=self.seq_len, eval_lengths=self.eval_lengths,
                     eval_bytes=self.eval_bytes, **{f"{k}_bytes": len(v) for k, v in self.splits.items()})
-
-    def train_dataloader(self):
-        order = torch.Generator().manual_seed(self.shuffle_seed)
-        return Resumable(DataLoader(self.data["train"][0], batch_size=self.batch_size, shuffle=True,
-                                    drop_last=False, generator=order))
-
-    def val_dataloader(self):
-        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["val"]]
-
-    def test_dataloader(self):
-        return [DataLoader(d, batch_size=self.eval_batch_size) for d in self.data["test"]]
