@@ -17,30 +17,33 @@ from .config import UsageError, main_guard
 from .env import ROOT
 
 
-def find_run(results: Path, run: str, suite: str | None) -> dict:
+def find_run(results: Path, run: str, suite: str | None) -> tuple[dict, Path]:
+    """The newest finished record of `run` whose weights are here, and their file. Committed records come
+    without weights (they stay on the machine that trained them), so a record without them is passed over."""
+    from .checkpoints import weights_path
     from .records import load_records
     found = [r for r in load_records(results / "records") if r.get("run_name") == run and r.get("status") == "ok"
              and (suite is None or r.get("suite") == suite)]
     if not found:
         raise UsageError(f"no finished run {run!r}{f' in suite {suite}' if suite else ''} under {results}/records")
-    suites = sorted({r["suite"] for r in found})
+    if found[0].get("primary_metric") != "test/bpb":
+        raise UsageError(f"run {run!r} is no byte-level language model (its metric is "
+                         f"{found[0].get('primary_metric')}); runners.generate samples text from byte-level runs")
+    kept = [(r, weights_path(results, r["suite"], r["run_name"], r["config_hash"])) for r in found]
+    kept = [(r, path) for r, path in kept if path.is_file()]
+    if not kept:
+        raise UsageError(f"run {run!r} has no saved weights here (they stay on the machine that trained it, unless "
+                         f"it ran with trainer.keep_weights=false); train it again: {found[0]['command']}")
+    suites = sorted({r["suite"] for r, _ in kept})
     if len(suites) > 1:
-        raise UsageError(f"run {run!r} is in suites {', '.join(suites)}: pick one with --suite")
-    return max(found, key=lambda r: r.get("finished_at", ""))
+        raise UsageError(f"run {run!r} has weights in suites {', '.join(suites)}: pick one with --suite")
+    return max(kept, key=lambda found: found[0].get("finished_at", ""))
 
 
-def load_model(results: Path, record: dict):
+def load_model(record: dict, path: Path):
     import torch
 
     import zoo
-    from .checkpoints import weights_path
-    if record.get("primary_metric") != "test/bpb":
-        raise UsageError(f"run {record['run_name']!r} is no byte-level language model (its metric is "
-                         f"{record.get('primary_metric')}); runners.generate samples text from byte-level runs")
-    path = weights_path(results, record["suite"], record["run_name"], record["config_hash"])
-    if not path.is_file():
-        raise UsageError(f"run {record['run_name']!r} has no saved weights ({path} is missing: it ran with "
-                         f"trainer.keep_weights=false, or on another machine); run it again to keep them")
     model = zoo.create_model(record["model"], vocab_size=256, **record["model_config"])
     model.load_state_dict(torch.load(path, weights_only=True))
     return model.eval()
@@ -71,7 +74,7 @@ def main(argv=None):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     results = Path(a.results)
-    model = load_model(results, find_run(results, a.run, a.suite))
+    model = load_model(*find_run(results, a.run, a.suite))
     ids = torch.tensor(list(prompt))[None]
     out = model.generate(ids, a.max_new, a.temperature, a.top_k, a.top_p, torch.Generator().manual_seed(a.seed))
     sys.stdout.write(bytes(out[0].tolist()).decode("utf-8", errors="replace") + "\n")

@@ -32,7 +32,7 @@ def test_a_recorded_run_continues_a_prompt_greedily_and_by_seed(results, capsys)
 def test_what_is_missing_is_one_line(results, tmp_path):
     (results / "weights").rename(tmp_path / "weights")
     try:
-        with pytest.raises(UsageError, match="has no saved weights .*keep_weights=false"):
+        with pytest.raises(UsageError, match="has no saved weights here .*train it again: python -m runners.train"):
             generate.main(["wiki_bytes/mamba/s0", "--prompt", "a", "--results", str(results)])
     finally:
         (tmp_path / "weights").rename(results / "weights")
@@ -42,3 +42,17 @@ def test_what_is_missing_is_one_line(results, tmp_path):
         generate.main(["wiki_bytes/mamba/s0", "--prompt", "", "--results", str(results)])
     with pytest.raises(UsageError, match="top_p=1.5"):
         generate.main(["wiki_bytes/mamba/s0", "--prompt", "a", "--top-p", "1.5", "--results", str(results)])
+
+
+def test_a_committed_record_without_weights_is_passed_over(results, capsys):
+    import json
+    [path] = (results / "records").glob("*/*.jsonl")
+    rec = json.loads(path.read_text())
+    other = results / "records" / "language_modeling"
+    other.mkdir(exist_ok=True)
+    (other / path.name).write_text(json.dumps({**rec, "suite": "language_modeling"}) + "\n")
+    try:
+        assert generate.main(["wiki_bytes/mamba/s0", "--prompt", "a", "--max-new", "3", "--results", str(results)]) == 0
+        assert capsys.readouterr().out.startswith("a")
+    finally:
+        (other / path.name).unlink()
