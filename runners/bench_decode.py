@@ -84,6 +84,8 @@ def main(argv=None):
                 rows.append(row)
                 print(f"{name} batch={batch} length={length}: {row['tokens_per_s']:,.0f} tokens/s, "
                       f"state {row['state_bytes_per_sequence']:,} bytes per sequence")
+    if not rows:
+        raise SystemExit("bench_decode: no model was measured (every one refused, or --models named none)")
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as f:

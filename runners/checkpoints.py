@@ -36,10 +36,12 @@ class Checkpoints(L.Callback):
     the generator and the data order back when the run resumes from it."""
 
     def __init__(self, path: Path):
-        self.path, self._restore, self.resumed_from = Path(path), None, None
+        self.path, self._restore, self.resumed_from, self.restored_metrics = Path(path), None, None, {}
 
     def on_validation_end(self, trainer, module):
-        if trainer.sanity_checking or trainer.state.fn != "fit" or trainer.global_step >= trainer.max_steps:
+        # at the last step, or where early stopping has just ended the run (a resume would train on past it)
+        if (trainer.sanity_checking or trainer.state.fn != "fit" or trainer.global_step >= trainer.max_steps
+                or trainer.should_stop):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{self.path.name}.partial")
@@ -49,10 +51,13 @@ class Checkpoints(L.Callback):
 
     def on_save_checkpoint(self, trainer, module, checkpoint):
         checkpoint[KEY] = {"torch_rng": torch.get_rng_state(),
-                           "data": trainer.train_dataloader.state_after(trainer.global_step)}
+                           "data": trainer.train_dataloader.state_after(trainer.global_step),
+                           "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()
+                                       if k.startswith("val/")}}
 
     def on_load_checkpoint(self, trainer, module, checkpoint):
         self._restore = checkpoint.get(KEY)
+        self.restored_metrics = dict(self._restore.get("metrics", {})) if self._restore else {}
 
     def on_train_start(self, trainer, module):
         if self._restore is not None:

@@ -30,7 +30,10 @@ def executor(launcher, folder: Path):
     except RuntimeError as exc:  # no srun here
         raise UsageError(f"launcher.cluster=slurm: {exc} (launcher=submitit_local runs the same jobs on this "
                          f"machine)") from None
-    params = dict(name="mambazoo", timeout_min=launcher.timeout_min, gpus_per_node=launcher.gpus_per_run)
+    params = dict(name="mambazoo", timeout_min=launcher.timeout_min)
+    # locally gpus_per_node=0 would set CUDA_VISIBLE_DEVICES="" and hide this machine's GPUs from the runs
+    if launcher.cluster == "slurm" or launcher.gpus_per_run:
+        params["gpus_per_node"] = launcher.gpus_per_run
     if launcher.cluster == "slurm":
         optional = dict(cpus_per_task=launcher.cpus_per_run, mem_gb=launcher.mem_gb,
                         slurm_partition=launcher.partition, slurm_account=launcher.account)

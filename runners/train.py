@@ -83,8 +83,9 @@ def prepare(cfg):
 
     try:
         return build(cfg, make_model)
-    # the registry, layers and data name the bad setting; an optional extra that is missing names itself
-    except (KeyError, ValueError, TypeError, ImportError) as exc:
+    # the registry, layers and data name the bad setting; an optional extra that is missing names itself, and
+    # so does a data file that is missing or a corpus that cannot be reached (OSError)
+    except (KeyError, ValueError, TypeError, ImportError, OSError) as exc:
         raise UsageError(exc.args[0] if exc.args else str(exc)) from None
 
 
@@ -128,7 +129,9 @@ def run(cfg, overrides: list[str]) -> dict:
     start = time.perf_counter()
     try:
         trainer.fit(task, datamodule=data, ckpt_path=resume, weights_only=True)
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        # a resumed run whose last validation came before the kill still reports it
+        metrics = {**(checkpoints[0].restored_metrics if checkpoints else {}),
+                   **{k: float(v) for k, v in trainer.callback_metrics.items()}}
         for result in trainer.test(task, datamodule=data, verbose=False):
             metrics.update({k: float(v) for k, v in result.items()})
         record.update(status="ok", metrics=metrics)

@@ -34,7 +34,7 @@ class Throughput(L.Callback):
     def on_train_end(self, trainer, module):
         # every rank trained its own batches: the run's units are their sum, its time rank 0's
         if trainer.world_size > 1:
-            self.units = int(trainer.strategy.reduce(torch.tensor(float(self.units)), reduce_op="sum"))
+            self.units = int(trainer.strategy.reduce(torch.tensor(float(self.units), dtype=torch.float64), reduce_op="sum"))
 
     def per_s(self) -> float | None:
         return self.units / self.seconds if self.seconds else None

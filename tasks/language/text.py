@@ -4,7 +4,9 @@ gensim or any file (tasks/language/corpus.py), or enwik8 / WikiText-103 through 
 Training windows are `seq_len` bytes, shuffled by the run seed. Validation reads the validation split at
 `seq_len`; the test split is read at `seq_len` and at every length of `eval_lengths` (the same bytes cut into
 longer windows: does the prediction hold when the context grows past the training length?), each scored in
-bits per byte. `eval_bytes` caps how many bytes of each evaluation split are read (a CPU budget).
+bits per byte. `eval_bytes` caps how many bytes of each evaluation split are read (a CPU budget); the bytes
+after the last whole window of a length are not scored, so a longer length scores a few fewer of them (at
+the suite's 32 KB: 32,512 bytes at 256, 28,672 at 4,096).
 """
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ class ByteText(TokenLoaders):
     def __init__(self, source: str, path: str | None, seq_len: int, batch_size: int, eval_batch_size: int | None,
                  eval_lengths: list[int], eval_bytes: int | None, shuffle_seed: int = 0, cache: str = "data"):
         super().__init__()
-        for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"data.{name}={value!r}: give a positive integer")
+        for name, value in (("seq_len", seq_len), ("batch_size", batch_size), ("eval_bytes", 1 if eval_bytes is None else eval_bytes),
+                            *(("eval_lengths", n) for n in eval_lengths)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"data.{name}: {value!r} is not a positive integer")
         if source not in SOURCES:
             raise ValueError(f"data.source={source!r} is no corpus; choose one of {', '.join(SOURCES)}")
         self.name = source if source in HUB else corpus_name(source, path)

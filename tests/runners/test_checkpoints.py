@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -70,3 +71,15 @@ def test_a_resumed_loader_gives_the_batches_of_an_uninterrupted_one():
         again.restore(state)
         rest = [b.tolist() for _ in range(3) for b in again][: len(order) - steps]
         assert seen + rest == order
+
+
+@pytest.mark.parametrize("budget", [
+    ["trainer.max_steps=200", "trainer.val_every_steps=5", "trainer.patience=1"],  # stops early, before 200
+    ["trainer.max_steps=30", "trainer.val_every_steps=12"],  # the last validation is at step 24
+], ids=["early-stop", "last-validation-before-the-end"])
+def test_a_run_started_again_from_its_last_checkpoint_writes_the_same_record(tmp_path, budget):
+    run = [*RUN, *budget, "trainer.keep_checkpoint=true", f"results_dir={tmp_path}"]
+    first = train.run(compose("train", run), run)
+    again = train.run(compose("train", run), run)  # resumes from the kept checkpoint
+    assert again.get("resumed_from_step") and again["metrics"] == first["metrics"]
+    assert any(k.startswith("val/") for k in again["metrics"])

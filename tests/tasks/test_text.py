@@ -115,3 +115,11 @@ def test_a_hub_corpus_offline_is_one_line(tmp_path, monkeypatch):
         ByteText("wikitext103", None, seq_len=8, batch_size=4, eval_batch_size=None, eval_lengths=[],
                  eval_bytes=None, cache=str(tmp_path))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("setting, value", [("eval_lengths", [0]), ("eval_bytes", 0), ("seq_len", 0)])
+def test_sizes_that_are_not_positive_are_one_line(tmp_path, setting, value):
+    (tmp_path / "t.txt").write_bytes(b"x" * 4000)
+    sizes = {**dict(seq_len=16, eval_lengths=[], eval_bytes=None), setting: value}
+    with pytest.raises(ValueError, match=rf"data.{setting}: 0 is not a positive integer"):
+        ByteText("wiki_excerpt", str(tmp_path / "t.txt"), batch_size=4, eval_batch_size=None, **sizes)

@@ -80,3 +80,9 @@ def test_sampling_is_seeded_and_top_k_1_is_greedy(name):
     assert torch.equal(draw(1), draw(1)) and not torch.equal(draw(1), draw(2))
     greedy = model.generate(prompt, 8)
     assert torch.equal(draw(3, top_k=1), greedy) and torch.equal(draw(4, top_p=1e-6), greedy)
+
+
+def test_a_tiny_temperature_is_the_argmax():
+    from zoo.language.sampling import next_token
+    logits = torch.tensor([[0.0, 2.0, 1.0], [5.0, -1.0, 4.0]])
+    assert next_token(logits, temperature=1e-39).tolist() == [1, 0]

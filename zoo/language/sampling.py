@@ -23,7 +23,9 @@ def next_token(logits, temperature: float = 0.0, top_k: int | None = None, top_p
     check_sampling(temperature, top_k, top_p)
     if temperature == 0:
         return logits.argmax(-1)
-    logits = logits.float() / temperature
+    logits = logits.float()
+    # from the row's maximum: a tiny temperature then sends the others to -inf, not the maximum to inf
+    logits = (logits - logits.max(-1, keepdim=True).values) / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, -math.inf)
