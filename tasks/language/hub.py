@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..hub import load_hub
+
 # source -> (hub name, configuration, whether the hub splits it)
 HUB = {"enwik8": ("LTCB/enwik8", "enwik8-raw", False), "wikitext103": ("Salesforce/wikitext", "wikitext-103-raw-v1", True)}
 HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
@@ -18,26 +20,9 @@ HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 def hub_text(source: str, path: str | None, cache: str | Path) -> bytes | dict[str, bytes]:
     """The corpus as bytes (one text, to split by offset) or {split: bytes} where the hub splits it."""
     name, config, split = HUB[source]
-    try:
-        import datasets
-    except ImportError:
-        raise ImportError(f"data.source={source} needs Hugging Face datasets: pip install datasets") from None
-    wanted = list(HUB_SPLITS.values()) if split else ["train"]
-    try:
-        if path is not None:
-            files = {s: sorted(str(p) for p in Path(path).glob(f"{s}*.parquet")) for s in wanted}
-            missing = [s for s, found in files.items() if not found]
-            if missing:
-                raise FileNotFoundError(f"data.path={path} has no {missing[0]}*.parquet file for {source}")
-            loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(Path(cache) / "hf"))
-        else:
-            loaded = datasets.load_dataset(name, config, cache_dir=str(Path(cache) / "hf"))
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # the hub's errors differ by version; offline they all mean "not reachable"
-        raise ConnectionError(f"data.source={source}: Hugging Face datasets could not load {name} "
-                              f"({type(exc).__name__}); the machine may be offline: run it once online to cache "
-                              f"it, or use data.source=wiki_excerpt, which ships in gensim") from None
+    loaded = load_hub(name, config, path, list(HUB_SPLITS.values()) if split else ["train"], cache,
+                      f"data.source={source}", "use data.source=wiki_excerpt, which ships in gensim", "datasets",
+                      loaded_as=name, missing_for=f" for {source}")
     if "text" not in loaded["train"].column_names:
         raise ValueError(f"data.source={source}: expected a text column, got {loaded['train'].column_names}")
     joined = {ours: "".join(loaded[theirs]["text"]).encode("utf-8") for ours, theirs in HUB_SPLITS.items()

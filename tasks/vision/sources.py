@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import write_whole
+from ..hub import load_hub
 
 SPLIT_SEED = 0
 
@@ -74,25 +75,9 @@ def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int) -> 
     """An image-classification set through `datasets.load_dataset`: the hub's `name` (cached under `cache`),
     or `path`, a folder of parquet files named train*.parquet and test*.parquet in the hub's format (an
     image column and a ClassLabel column). The last n_val training images are the validation split."""
-    try:
-        import datasets
-    except ImportError:
-        raise ImportError(f"{name} needs Hugging Face datasets: pip install 'mambazoo[vision]'") from None
-    try:
-        if path is not None:
-            files = {split: sorted(str(p) for p in Path(path).glob(f"{split}*.parquet")) for split in ("train", "test")}
-            missing = [split for split, found in files.items() if not found]
-            if missing:
-                raise FileNotFoundError(f"data.path={path} has no {missing[0]}*.parquet file")
-            loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(Path(cache) / "hf"))
-        else:
-            loaded = datasets.load_dataset(name, cache_dir=str(Path(cache) / "hf"))
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # the hub's errors differ by version; offline they all mean "not reachable"
-        raise ConnectionError(f"{name}: Hugging Face datasets could not load it ({type(exc).__name__}); the machine "
-                              f"may be offline: run it once online to cache it, or use data.task=mnist / digits, "
-                              f"which ship with their packages") from None
+    loaded = load_hub(name, None, path, ["train", "test"], cache, name, "use data.task=mnist / digits, which ship "
+                      "with their packages", "'mambazoo[vision]'")
+    import datasets  # present: load_hub has loaded with it
     features = loaded["train"].features
     image_col = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
     label_col = next((k for k, f in features.items() if isinstance(f, datasets.ClassLabel)), None)
