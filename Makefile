@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-SUITE  ?= language language_modeling timeseries vision vision_scans graph
+SUITE  ?= survey
 LAUNCHER ?= joblib
 
 .PHONY: install reproduce report test test-all bench bench-decode clean
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: every domain's comparison suite (finished runs are skipped), each followed by the
-# leaderboard in results/. One suite: make reproduce SUITE=timeseries
+# The main job: the survey-wide suite (every domain's suite on seed 0; finished runs are skipped), then the
+# leaderboard in results/. Other suites: make reproduce SUITE="language timeseries"
 reproduce: $(STAMP)
 	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) $(ARGS); done
 

@@ -44,28 +44,28 @@ def executor(launcher, folder: Path):
 
 
 def launch(todo, argv_of, settle, launcher, folder: Path):
-    """Run `todo` [(overrides, cfg)] as jobs and yield each run's record as its job ends, in the order they end.
-    `argv_of(overrides)`: the run's command line; `settle(overrides, cfg, why)`: its record, or a failed one
-    saying `why`. On SLURM every run is one task of one job array; locally at most n_jobs run at once
-    (submitit's local executor would start them all)."""
+    """Run `todo` (compare's runs) as jobs and yield each run's record as its job ends, in the order they end.
+    `argv_of(run)`: the run's command line; `settle(run, why)`: its record, or a failed one saying `why`.
+    On SLURM every run is one task of one job array; locally at most n_jobs run at once (submitit's local
+    executor would start them all)."""
     ex = executor(launcher, Path(folder) if Path(folder).is_absolute() else ROOT / folder)
     waiting = list(todo)
     running = []
     if launcher.cluster == "slurm":
-        jobs = ex.map_array(workers.train, [argv_of(o) for o, _ in waiting])
-        running, waiting = [(o, c, j) for (o, c), j in zip(waiting, jobs)], []
+        jobs = ex.map_array(workers.train, [argv_of(run) for run in waiting])
+        running, waiting = list(zip(waiting, jobs)), []
     while running or waiting:
         while waiting and len(running) < launcher.n_jobs:
-            overrides, cfg = waiting.pop(0)
-            running.append((overrides, cfg, ex.submit(workers.train, argv_of(overrides))))
+            run = waiting.pop(0)
+            running.append((run, ex.submit(workers.train, argv_of(run))))
         done, still = [], []
-        for run in running:
-            (done if run[2].done() else still).append(run)
+        for item in running:
+            (done if item[1].done() else still).append(item)
         running = still
         if not done:
             time.sleep(POLL_S)
-        for overrides, cfg, job in done:
-            yield settle(overrides, cfg, _why(job))
+        for run, job in done:
+            yield settle(run, _why(job))
 
 
 def _why(job) -> str:

@@ -14,11 +14,17 @@ on any number of cores (the thread count is recorded, not hashed).
 
 A suite with a `tune` block (runners/tuning.py) runs in two rounds: first every grid value on the tuning
 seeds, then the other seeds at the value each (pipeline, model, point) chose on validation.
+
+A composed suite (`suites:` instead of a grid, e.g. conf/suite/survey.yaml) runs its member suites as
+themselves, each with the seeds its entry gives: every run of every member is checked first, the members'
+runs share one pool round by round, and each run's record goes to its member's folder, so a member run
+alone before or after finds the same records.
 """
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +32,36 @@ from . import tuning, workers
 from .config import UsageError, compose, main_guard
 from .env import ROOT
 from .records import find_record, find_record_path, record_path, write_record
+
+@dataclass
+class Run:
+    """One run of a suite: the suite it is recorded under, its overrides, its composed config, its tuning spec."""
+    suite: str
+    overrides: list
+    cfg: object
+    tune: dict | None = None
+
+
+def members(suite) -> list:
+    """The suites `suite` runs: itself, or each member of a composition, composed from its own file with the
+    entry's seeds and overrides, and the composition's `common` after the member's own."""
+    if not suite.suites:
+        if not suite.grid:
+            raise UsageError(f"suite {suite.name!r} has neither a grid nor member suites")
+        return [suite]
+    if suite.grid:
+        raise UsageError(f"suite {suite.name!r} has both a grid and member suites; give one of them")
+    out = []
+    for entry in suite.suites:
+        member = compose("compare", [f"suite={entry.name}", *(f"suite.{o}" for o in entry.overrides)]).suite
+        if member.suites:
+            raise UsageError(f"suite {suite.name!r}: its member {entry.name!r} is a composition itself")
+        if entry.seeds is not None:
+            member.seeds = list(entry.seeds)
+        member.common = [*member.common, *suite.common]
+        out.append(member)
+    return out
+
 
 def groups(suite) -> list[list[str]]:
     """The overrides of every (pipeline, model, point) of the grid, without seed or tuned value."""
@@ -104,34 +140,33 @@ def _location(suite_name, results_dir):
     return [f"suite_name={suite_name}", f"results_dir={results_dir}"]
 
 
-def run_one(overrides: list[str], cfg, suite_name: str, results_dir: str, tune: dict | None = None) -> dict:
+def run_one(run: Run, results_dir: str) -> dict:
     """`python -m runners.train <overrides>` in a process of its own (runners/workers.py); its record."""
     started = _now()
-    code, last_line = workers.train(run_argv(overrides, suite_name, results_dir))
-    return settle(overrides, cfg, suite_name, results_dir, tune, started,
-                  f"the run's process exited with status {code}: {last_line or 'no output'}")
+    code, last_line = workers.train(run_argv(run, results_dir))
+    return settle(run, results_dir, started, f"the run's process exited with status {code}: {last_line or 'no output'}")
 
 
-def run_argv(overrides: list[str], suite_name: str, results_dir: str) -> list[str]:
-    return [*overrides, *_location(suite_name, results_dir), "trainer.progress_bar=false"]
+def run_argv(run: Run, results_dir: str) -> list[str]:
+    return [*run.overrides, *_location(run.suite, results_dir), "trainer.progress_bar=false"]
 
 
-def settle(overrides, cfg, suite_name: str, results_dir: str, tune: dict | None, started: str, why: str) -> dict:
-    """The record the run wrote since `started` (stamped with the suite's tuning spec), or, where its process
+def settle(run: Run, results_dir: str, started: str, why: str) -> dict:
+    """The record the run wrote since `started` (stamped with its suite's tuning spec), or, where its process
     died before it could write one, a failed record saying `why`."""
     from .train import config_hash, run_name
 
-    digest = config_hash(cfg)
-    suite_dir = Path(results_dir) / "records" / suite_name
+    cfg, digest = run.cfg, config_hash(run.cfg)
+    suite_dir = Path(results_dir) / "records" / run.suite
     rec = find_record(suite_dir, digest)
     if rec is not None and rec.get("finished_at", "") >= started:
-        return stamp(suite_dir, digest, tune) or rec
-    rec = dict(status="failed", suite=suite_name, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
+        return stamp(suite_dir, digest, run.tune) or rec
+    rec = dict(status="failed", suite=run.suite, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
                task=task_name(cfg), model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
-               error=why, command=" ".join(["python -m runners.train", *overrides]), finished_at=started)
-    if tune:
-        rec["tuning"] = tune
-    write_record(record_path(Path(results_dir) / "records", suite_name, rec["run_name"], digest), rec)
+               error=why, command=" ".join(["python -m runners.train", *run.overrides]), finished_at=started)
+    if run.tune:
+        rec["tuning"] = run.tune
+    write_record(record_path(Path(results_dir) / "records", run.suite, rec["run_name"], digest), rec)
     return rec
 
 
@@ -166,7 +201,7 @@ def main(argv=None):
         print(__doc__)
         return 0
     cfg = compose("compare", argv)
-    suite, launcher = cfg.suite, cfg.launcher
+    launcher = cfg.launcher
     results_dir = str(Path(cfg.results_dir).resolve())  # the runs' processes start in the project root
     if launcher.kind not in ("basic", "joblib", "submitit"):
         raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib, submitit")
@@ -174,20 +209,30 @@ def main(argv=None):
     # depend on it) and record, but not in its hash, so a suite resumes on a machine with another core count
     shared = launcher.kind == "joblib" or (launcher.kind == "submitit" and launcher.cluster == "local")
     threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] if shared else []
-    tune = tuning.spec(suite.tune)
-    seeds = first_seeds(suite)
-    configs, mismatches = check_runs(suite, results_dir, threads)
-    for line in mismatches:
-        print(f"compare: warning: {line}", file=sys.stderr)
-    overrides = [[*o, *threads] for o in expand(suite, seeds)]
-    failed = _round(list(zip(overrides, configs)), results_dir, cfg, launcher, tune, "round 1 of 2" if tune else "")
-    if tune:  # the other seeds, each (pipeline, model, point) at the value it chose on validation
-        chosen = choose(suite, tune, results_dir, threads)
-        rest = [x for x in suite.seeds if x not in seeds]
-        overrides = [[*o, *threads] for o in expand(suite, rest, lambda i: [] if chosen[i] is None else [chosen[i]])]
-        runs = [(o, compose("train", [*o, *_location(suite.name, results_dir)])) for o in overrides]
-        failed += _round(runs, results_dir, cfg, launcher, tune, "round 2 of 2")
-        _print_choices(suite, tune, chosen)
+    suites = members(cfg.suite)
+    first = []
+    for suite in suites:  # every run of every member checked before the first starts
+        tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
+        configs, mismatches = check_runs(suite, results_dir, threads)
+        for line in mismatches:
+            print(f"compare: warning: {suite.name}: {line}", file=sys.stderr)
+        first += [Run(suite.name, [*o, *threads], c, tune) for o, c in zip(expand(suite, seeds), configs)]
+    tuned = [s for s in suites if tuning.spec(s.tune)]
+    names = [s.name for s in suites]
+    failed = _round(first, names, results_dir, cfg, launcher, "round 1 of 2" if tuned else "")
+    if tuned:  # the other seeds, each (pipeline, model, point) at the value it chose on validation
+        second, choices = [], []
+        for suite in tuned:
+            tune = tuning.spec(suite.tune)
+            chosen = choose(suite, tune, results_dir, threads)
+            rest = [x for x in suite.seeds if x not in first_seeds(suite)]
+            at_choice = expand(suite, rest, lambda i: [] if chosen[i] is None else [chosen[i]])
+            second += [Run(suite.name, o, compose("train", [*o, *_location(suite.name, results_dir)]), tune)
+                       for o in ([*o, *threads] for o in at_choice)]
+            choices.append((suite, tune, chosen))
+        failed += _round(second, [s.name for s in tuned], results_dir, cfg, launcher, "round 2 of 2")
+        for choice in choices:
+            _print_choices(*choice)
     if cfg.report:
         from .report import build_report
         written = build_report(Path(results_dir) / "records", ROOT / "results" / "published", Path(results_dir))
@@ -197,24 +242,27 @@ def main(argv=None):
     return 1 if failed else 0
 
 
-def _round(runs, results_dir, cfg, launcher, tune, title) -> int:
-    """Run what is not recorded yet; returns the number of failed runs."""
+def _round(runs: list[Run], names: list[str], results_dir, cfg, launcher, title) -> int:
+    """Run what is not recorded yet, the runs of every suite in `names` in one pool; the number that failed."""
     from tqdm import tqdm
 
     from .train import config_hash
 
-    suite_dir = Path(results_dir) / "records" / cfg.suite.name
     todo = []
-    for overrides, c in runs:
-        if _finished(find_record(suite_dir, config_hash(c)), cfg.rerun_failed):
-            stamp(suite_dir, config_hash(c), tune)
-        else:
-            todo.append((overrides, c))
-    print(f"suite {cfg.suite.name}{' ' + title if title else ''}: {len(runs)} runs, {len(runs) - len(todo)} "
-          f"already recorded, {len(todo)} to run ({launcher.kind} launcher)", flush=True)
+    for name in dict.fromkeys(names):
+        mine, left = [r for r in runs if r.suite == name], []
+        suite_dir = Path(results_dir) / "records" / name
+        for run in mine:
+            if _finished(find_record(suite_dir, config_hash(run.cfg)), cfg.rerun_failed):
+                stamp(suite_dir, config_hash(run.cfg), run.tune)
+            else:
+                left.append(run)
+        print(f"suite {name}{' ' + title if title else ''}: {len(mine)} runs, {len(mine) - len(left)} "
+              f"already recorded, {len(left)} to run ({launcher.kind} launcher)", flush=True)
+        todo += left
     failed = 0
     with tqdm(total=len(todo), unit="run", file=sys.stderr) as bar:
-        for record in _launch(todo, cfg.suite.name, results_dir, launcher, tune):
+        for record in _launch(todo, results_dir, launcher):
             failed += record["status"] != "ok"
             bar.update()
             bar.write(_summary(record))
@@ -248,17 +296,16 @@ def _finished(record, rerun_failed: bool) -> bool:
     return record is not None and (record["status"] == "ok" or not rerun_failed)
 
 
-def _launch(todo, suite_name, results_dir, launcher, tune):
+def _launch(todo: list[Run], results_dir, launcher):
     if launcher.kind == "submitit":
         from . import cluster
         started = _now()
-        yield from cluster.launch(todo, lambda o: run_argv(o, suite_name, results_dir),
-                                  lambda o, c, why: settle(o, c, suite_name, results_dir, tune, started, why),
-                                  launcher, launcher.folder)
+        yield from cluster.launch(todo, lambda run: run_argv(run, results_dir),
+                                  lambda run, why: settle(run, results_dir, started, why), launcher, launcher.folder)
         return
     if launcher.kind == "basic":
-        for overrides, cfg in todo:
-            yield run_one(overrides, cfg, suite_name, results_dir, tune)
+        for run in todo:
+            yield run_one(run, results_dir)
         return
     try:
         from joblib import Parallel, delayed
@@ -266,7 +313,7 @@ def _launch(todo, suite_name, results_dir, launcher, tune):
         raise UsageError("launcher=joblib needs the joblib package: pip install joblib (or use launcher=basic)") \
             from None
     # the work happens in the runs' own processes; threads here only wait for them
-    jobs = (delayed(run_one)(o, c, suite_name, results_dir, tune) for o, c in todo)
+    jobs = (delayed(run_one)(run, results_dir) for run in todo)
     yield from Parallel(n_jobs=launcher.n_jobs, backend="threading", return_as="generator_unordered")(jobs)
 
 

@@ -87,13 +87,23 @@ class TuneConf:
 
 
 @dataclass
+class MemberConf:
+    """One suite of a composed suite (conf/suite/survey.yaml), run as itself: its records go to its own folder."""
+    name: str = MISSING
+    seeds: Optional[List[int]] = None        # None: the member's own seeds
+    overrides: List[str] = field(default_factory=list)  # of the member suite, for this composition only,
+    #                                          e.g. "grid.0.models=[mamba]"
+
+
+@dataclass
 class SuiteConf:
     name: str = MISSING
     description: str = ""
     seeds: List[int] = field(default_factory=lambda: [0, 1])
     common: List[str] = field(default_factory=list)  # overrides applied to every run of the suite
-    grid: List[GridConf] = MISSING
+    grid: List[GridConf] = field(default_factory=list)
     tune: TuneConf = field(default_factory=TuneConf)
+    suites: List[MemberConf] = field(default_factory=list)  # a composition of other suites, instead of a grid
 
 
 @dataclass

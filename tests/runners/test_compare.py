@@ -90,6 +90,40 @@ def test_a_tuned_suite_trains_the_other_seeds_at_each_models_choice(tmp_path, ca
     assert "4 already recorded, 0 to run" in out and "2 already recorded, 0 to run" in out
 
 
+# two members of one composition: the smoke suite's MQAR runs on seed 1 and its induction-heads runs tuned on seed 0
+MEMBERS = ("suite=survey", "suite.suites=[{name:smoke,seeds:[1],overrides:['grid.0.pipelines=[mqar]']},"
+           "{name:smoke,overrides:['grid.0.pipelines=[induction_heads]','tune.values=[0.001,0.003]']}]")
+
+
+def test_a_composed_suite_runs_its_members_as_themselves(tmp_path, capsys):
+    assert compare.main([*MEMBERS, f"results_dir={tmp_path}", "launcher=basic", "report=false"]) == 0
+    records = load_records(tmp_path / "records")
+    assert {r["suite"] for r in records} == {"smoke"} and list((tmp_path / "records").iterdir()) == [tmp_path / "records" / "smoke"]
+    mqar = [r for r in records if r["pipeline"] == "mqar"]
+    induction = [r for r in records if r["pipeline"] == "induction_heads"]
+    assert len(mqar) == 2 and {r["seed"] for r in mqar} == {1} and not any("tuning" in r for r in mqar)
+    assert len(induction) == 4 and all(r["tuning"]["values"] == [0.001, 0.003] for r in induction)
+    out = capsys.readouterr().out
+    assert "suite smoke round 1 of 2: 6 runs, 0 already recorded, 6 to run" in out
+    # the member run alone finds the composition's records
+    assert run_smoke(tmp_path, "suite.grid.0.pipelines=[mqar]", "suite.seeds=[1]", "report=false") == 0
+    assert "2 runs, 2 already recorded, 0 to run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("override, message", [
+    ("suite.suites=[{name:smoke},{name:smok}]", "Could not find 'suite/smok'"),
+    ("suite.suites=[{name:survey}]", "its member 'survey' is a composition itself"),
+    ("suite.suites=[{name:smoke,overrides:['grid.0.models=[mambo]']}]", "unknown model 'mambo'"),
+    ("suite.grid=[{pipelines:[mqar],models:[mamba]}]", "has both a grid and member suites"),
+    ("suite.suites=[]", "has neither a grid nor member suites"),
+])
+def test_a_bad_composition_fails_before_any_run(tmp_path, capsys, override, message):
+    from runners.config import main_guard
+    code = main_guard(lambda: compare.main(["suite=survey", f"results_dir={tmp_path}", override]), "compare")
+    assert code == 2 and message in capsys.readouterr().err
+    assert load_records(tmp_path / "records") == []
+
+
 def test_a_bad_tuning_block_fails_before_any_run(tmp_path, capsys):
     from runners.config import main_guard
     bad = ["suite.tune.key=model.d_model", "suite.tune.values=[16,32]"]

@@ -8,6 +8,7 @@ from .tiny import tiny
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 SUITES = sorted(p.stem for p in (CONF_DIR / "suite").glob("*.yaml"))
+GRIDS = [name for name in SUITES if compose("compare", [f"suite={name}"]).suite.grid]  # not compositions
 
 
 def tiny_run(tmp_path, overrides):
@@ -23,7 +24,19 @@ def tiny_run(tmp_path, overrides):
 
 
 def test_there_are_configs_to_test():
-    assert EXPERIMENTS and {"language", "smoke"} <= set(SUITES)
+    assert EXPERIMENTS and {"language", "smoke"} <= set(GRIDS) and "survey" in set(SUITES) - set(GRIDS)
+
+
+def test_the_survey_runs_every_domains_suite_on_seed_0():
+    import zoo
+    survey = compare.members(compose("compare", ["suite=survey"]).suite)
+    assert all(list(s.seeds) == [0] and s.grid for s in survey)
+    models = {m for s in survey for b in s.grid for m in b.models}
+    assert {zoo.model_info(m).taxonomy["domain"] for m in models} == {"language", "vision", "timeseries", "graph"}
+    # a member is its own suite file at seed 0: the same runs, so the same records
+    for member in survey:
+        alone = compose("compare", [f"suite={member.name}"]).suite
+        assert compare.expand(member, [0]) == compare.expand(alone, [0])
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -32,7 +45,7 @@ def test_experiment_runs(tmp_path, name):
     assert f"experiment={name}" in rec["command"]
 
 
-@pytest.mark.parametrize("name", SUITES)
+@pytest.mark.parametrize("name", GRIDS)
 def test_every_run_of_a_suite_composes_and_trains(tmp_path, name):
     suite = compose("compare", [f"suite={name}"]).suite
     values = list(suite.tune["values"])  # .values is the mapping method
