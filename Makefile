@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUITE  ?= survey
 LAUNCHER ?= joblib
 
-.PHONY: install reproduce report test test-all bench bench-decode clean
+.PHONY: install reproduce report check-page test test-all bench bench-decode clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,14 @@ install: $(STAMP)
 reproduce: $(STAMP)
 	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) $(ARGS); done
 
-# Rebuild results/leaderboard.md and results/index.html from the records alone.
+# Rebuild results/index.html (the front page), details.html and leaderboard.md from the records alone.
 report: $(STAMP)
 	$(BIN)/python -m runners.report
+
+# results/index.html and details.html in headless Chromium (Debian's: apt-get install chromium): console errors,
+# tables, plots, links, sorting
+check-page: $(STAMP)
+	$(BIN)/python -m runners.check_page
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto

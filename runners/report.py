@@ -1,4 +1,5 @@
-"""Leaderboard report: results/leaderboard.md, results/index.html and results/plots/, offline, from the records.
+"""Leaderboard report: results/index.html (the front page), details.html, leaderboard.md and plots/, offline,
+from the records (and, for the front page's taxonomy, the registry of variants).
 
     python -m runners.report [--records results/records] [--published results/published] [--out results]
 
@@ -17,79 +18,100 @@ from collections import Counter
 from pathlib import Path
 
 from runners import plots, tuning
+from runners.cells import count, fmt_stat, num, params, si
+from runners.front import anchor, front_blocks
 from runners.render import to_html, to_markdown
 from runners.report_rows import (Row, direction, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
                                  pivoted, primary_metric, read_published, read_records, split_tuned)
 
 EMPTY = "No records yet — run `make reproduce`."
+DETAILS = "details.html"
 
 
 def build_report(records_dir, published_dir, out_dir) -> dict:
-    """Write leaderboard.md, index.html and plots/*.svg under `out_dir`.
+    """Write index.html (the front page, runners.front), details.html (every table), leaderboard.md (both, in
+    that order) and plots/*.svg under `out_dir`.
 
-    Returns {"markdown": path, "html": path, "plots": [paths]}.
+    Returns {"markdown": path, "html": path, "details": path, "plots": [paths]}.
     """
     records = read_records(Path(records_dir))
     sources = read_published(Path(published_dir))
     out = Path(out_dir)
     try:
         (out / "plots").mkdir(parents=True, exist_ok=True)
-        blocks, written = report_blocks(records, sources, out)
+        front, details, written = report_blocks(records, sources, out)
         for stale in set((out / "plots").glob("*.svg")) - set(written):
             stale.unlink()
-        md, page = out / "leaderboard.md", out / "index.html"
-        md.write_text(to_markdown(blocks))
-        page.write_text(to_html(blocks, "mambazoo leaderboard"))
+        md, page, more = out / "leaderboard.md", out / "index.html", out / DETAILS
+        md.write_text(to_markdown(front + details))
+        page.write_text(to_html(front, "mambazoo: the survey's comparisons"))
+        more.write_text(to_html(details, "mambazoo leaderboard: details"))
     except OSError as e:
         raise SystemExit(f"report: cannot write the report to {e.filename or out}: {e.strerror or e}") from None
-    return {"markdown": md, "html": page, "plots": written}
+    return {"markdown": md, "html": page, "details": more, "plots": written}
 
 
-def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[list[tuple], list[Path]]:
-    """The report as blocks (see runners.render) and the plot files drawn for it."""
+def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[list[tuple], list[tuple], list[Path]]:
+    """The front page's and the details page's blocks (see runners.render) and the plot files drawn for them."""
     kept = newest(records)
     shown, trials = split_tuned(kept)
     tables = group_rows(pivoted(shown))
     colour = plots.colours(rec["model"] for rec in kept)
-    blocks = [("h", 1, "mambazoo leaderboard"), ("p", _provenance(records, kept)),
+    blocks = [("h", 1, "mambazoo leaderboard: details"), ("p", f"Back to the [front page](index.html). "
+                                                              + _provenance(records, kept)),
               ("p", "Our metrics are the mean ± sample std over seeds (the `seeds` column says how many; "
                     "with one seed the std is —); accuracies are in %. Failed runs are listed apart and "
                     "never averaged in. Columns and tables marked **paper** hold the cited papers' own "
                     "numbers, measured at the papers' scale, not ours."),
               ("p", BOLD_RULE)]
-    written = []
+    written, drawn = [], {}
     if not kept:
         blocks.append(("p", EMPTY))
     suite = None
     for (s, task), rows in tables.items():  # sorted by suite, then task
         if s != suite:
             suite = s
-            blocks.append(("h", 2, f"Suite `{suite}`"))
+            blocks.append(("h", 2, f"Suite `{suite}`", anchor("suite", suite)))
         mine = [src for src in sources if src["task"] == task]
         primary = primary_metric(rows)
-        blocks += [("h", 3, f"Task `{task}`"), *_task_table(rows, primary, mine)]
+        blocks += [("h", 3, f"Task `{task}`", anchor("task", suite, task)), *_task_table(rows, primary, mine)]
         blocks += _tuning_blocks(trials.get((s, task), []))
         for caption, path in plots.task_plots(suite, task, rows, primary, mine, out / "plots", colour):
-            blocks.append(("plot", caption, f"plots/{path.name}", str(path)))
+            plot = (caption, f"plots/{path.name}", str(path))
+            blocks.append(("plot", *plot))
+            drawn.setdefault((suite, task), []).append(plot)
             written.append(path)
         blocks += _published_blocks(mine)
     benchmarks = sorted((out / "benchmarks").glob("*.svg"))
     if benchmarks:  # drawn by the benchmarks themselves (make bench-decode), not from records
-        blocks += [("h", 2, "Benchmarks"), ("p", "Measured by the benchmark commands, not by suite runs; "
-                    "results/benchmarks/README.md says how, on which machine, and what they mean.")]
+        blocks += [("h", 2, "Benchmarks", "benchmarks"), ("p", "Measured by the benchmark commands, not by suite "
+                    "runs; results/benchmarks/README.md says how, on which machine, and what they mean.")]
         blocks += [("plot", f"`{path.name}` (results/benchmarks/)", f"benchmarks/{path.name}", str(path))
                    for path in benchmarks]
     failed = [(row, rec) for rows in tables.values() for row in rows for rec in row.failed]
     if failed:
-        blocks += [("h", 2, "Failed runs"), ("p", "Not counted in any mean above."), _failed_table(failed)]
+        blocks += [("h", 2, "Failed runs", "failed"), ("p", "Not counted in any mean above."), _failed_table(failed)]
     if kept:
-        blocks += [("h", 2, "Taxonomy"), _taxonomy_table(kept)]
+        blocks += [("h", 2, "Taxonomy", "models"), _taxonomy_table(kept)]
     unrun = [src for src in sources if src["task"] not in {task for _, task in tables}]
     if unrun:
-        blocks.append(("h", 2, "The papers' numbers for tasks we have not run yet"))
+        blocks.append(("h", 2, "The papers' numbers for tasks we have not run yet", "unrun"))
         for task in sorted({src["task"] for src in unrun}):
-            blocks += [("h", 3, f"Task `{task}`"), *_published_blocks([s for s in unrun if s["task"] == task])]
-    return blocks, written
+            blocks += [("h", 3, f"Task `{task}`", anchor("paper", task)),
+                       *_published_blocks([s for s in unrun if s["task"] == task])]
+    return _front(records, kept, tables, sources, drawn, benchmarks, failed), blocks, written
+
+
+def _front(records, kept, tables, sources, drawn, benchmarks, failed) -> list[tuple]:
+    head = [("h", 1, "mambazoo: the survey's comparisons"), ("p", _provenance(records, kept)),
+            ("p", "One compact leaderboard per domain: a row is a model on one task, its primary test metric "
+                  "the mean ± sample std over its seeds (accuracies in %), beside the number the cited paper "
+                  "gives for that model where it gives one, **measured at the paper's scale, not ours**. "
+                  "Click a column's header to sort by it. Every metric, the tuning trials, the commands that "
+                  f"reproduce each row and the papers' full tables are on the [details page]({DETAILS})"
+                  + (f"; so are the [benchmarks]({DETAILS}#benchmarks)" if benchmarks else "")
+                  + (f" and the [{len(failed)} failed runs]({DETAILS}#failed)" if failed else "") + ".")]
+    return head + ([("p", EMPTY)] if not kept else []) + front_blocks(tables, sources, drawn, DETAILS)
 
 
 def _provenance(records: list[dict], kept: list[dict]) -> str:
@@ -154,11 +176,11 @@ def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> li
         tax = r.first("taxonomy") or {}
         n = len(r.seeds())
         cells = ([r.model] + [r.label] * labelled + [_tuned_cell(r)] * tuned
-                 + [tax.get("section", "—"), tax.get("mechanism", "—"), _params(r),
-                    _count(r.first("state_size")), str(n) + (f" (+{len(r.failed)} failed)" if r.failed else "")]
+                 + [tax.get("section", "—"), tax.get("mechanism", "—"), params(r.runs),
+                    count(r.first("state_size")), str(n) + (f" (+{len(r.failed)} failed)" if r.failed else "")]
                  + [_bold_if(fmt_stat(r.stat(m), is_accuracy(m), n), winners.get(m) is r) for m in metrics]
                  + [_paper_value(src, r.model) for _, src in scalar]
-                 + [_si(_throughput(r)), _count(_mean_of(r, "peak_mem_mb")), _backends(r),
+                 + [si(_throughput(r)), count(_mean_of(r, "peak_mem_mb")), _backends(r),
                     _command(r)])
         table.append(cells)
     note = f"Primary metric: `{primary}`." if primary else "No metric reported."
@@ -176,7 +198,7 @@ def _tuned_cell(row: Row) -> str:
         return "—"
     chosen = {}
     for r in row.runs:
-        chosen[r.get("pivot_value")] = _num(tuning.value_of(r, s["key"]))
+        chosen[r.get("pivot_value")] = num(tuning.value_of(r, s["key"]))
     if len(set(chosen.values())) == 1:
         return f"{s['key']}={next(iter(chosen.values()))}"
     return f"{s['key']}: " + ", ".join(f"{chosen[k]} @{k}" for k in sorted(chosen, key=lambda k: k if is_number(k) else math.inf))
@@ -188,13 +210,13 @@ def _tuning_blocks(groups: list[dict]) -> list[tuple]:
         return []
     s = groups[0]["spec"]
     values = s["values"]
-    columns = ["model"] + [f"{s['metric']} at {s['key']}={_num(v)}" for v in values] + ["chosen"]
+    columns = ["model"] + [f"{s['metric']} at {s['key']}={num(v)}" for v in values] + ["chosen"]
     rows = []
     for g in groups:
         accuracy = is_accuracy(g["spec"]["metric"])
         cells = [_bold_if(fmt_stat(mean_std(g["scores"].get(v) or []), accuracy, len(g["spec"]["seeds"])), v == g["chosen"])
                  for v in values]
-        rows.append([g["model"] + (f" ({g['label']})" if g["label"] else "")] + cells + [_num(g["chosen"])])
+        rows.append([g["model"] + (f" ({g['label']})" if g["label"] else "")] + cells + [num(g["chosen"])])
     return [("p", f"Tuning: each model trained at every {s['key']} of the grid on seed(s) "
                   f"{', '.join(map(str, s['seeds']))}; the value with the best mean {s['metric']} ({s['mode']}) "
                   f"was kept, and the other seeds trained at it only. The rows above are at the kept value."),
@@ -213,15 +235,15 @@ def _published_blocks(sources: list[dict]) -> list[tuple]:
             params = any("params" in e for e in scalar)
             blocks.append(("table", ["paper's model", "our model", f"paper's {metric} ({unit})"]
                            + ["paper's params"] * params,
-                           [[str(e.get("paper_model", "?")), str(e.get("ours") or "—"), _num(e["value"])]
-                            + [_num(e.get("params"))] * params for e in scalar]))
+                           [[str(e.get("paper_model", "?")), str(e.get("ours") or "—"), num(e["value"])]
+                            + [num(e.get("params"))] * params for e in scalar]))
         curves = [e for e in src["entries"] if isinstance(e.get("values"), dict)]
         if curves:
             lengths = sorted({int(k) for e in curves for k in e["values"]})
             columns = ["paper's model", "our model"] + [f"paper's {metric}@{n} ({unit})" for n in lengths]
             blocks.append(("table", columns,
                            [[str(e.get("paper_model", "?")), str(e.get("ours") or "—")]
-                            + [_num({int(k): v for k, v in e["values"].items()}.get(n)) for n in lengths]
+                            + [num({int(k): v for k, v in e["values"].items()}.get(n)) for n in lengths]
                             for e in curves]))
         if src.get("findings"):
             blocks.append(("list", [f"paper's finding: {f}" for f in src["findings"]]))
@@ -250,37 +272,10 @@ def _taxonomy_table(records: list[dict]) -> tuple:
     return ("table", ["model", "domain", "survey section", "mechanism", "paper", "year"], rows)
 
 
-# ---- formatting --------------------------------------------------------------------------------------
-
-def fmt_stat(stat, accuracy: bool, n_row: int) -> str:
-    """`mean ± std` (percent for accuracies); n is shown where fewer seeds than the row's reported it."""
-    if stat is None:
-        return "—"
-    mean, std, n = stat
-    scale, f = (100.0, "{:.1f}") if accuracy else (1.0, "{:.4g}")
-    text = f.format(mean * scale) + " ± " + ("—" if std is None else f.format(std * scale))
-    return text + (f" (n={n})" if n != n_row else "")
-
-
-def _si(x) -> str:
-    if not is_number(x):
-        return "—"
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{suffix}"
-    return f"{x:.3g}"
-
-
-def _count(x) -> str:
-    return f"{x:,.0f}" if is_number(x) else "—"
-
-
-def _num(x) -> str:
-    return f"{x:g}" if is_number(x) else ("—" if x is None else str(x))
-
+# ---- formatting (the shared cells are in runners.cells) ------------------------------------------
 
 def _paper_value(src: dict, model: str) -> str:
-    return next((_num(e["value"]) for e in src["entries"] if e.get("ours") == model and "value" in e), "—")
+    return next((num(e["value"]) for e in src["entries"] if e.get("ours") == model and "value" in e), "—")
 
 
 def _error_line(rec: dict) -> str:
@@ -302,12 +297,6 @@ def _throughput(row: Row):
 def _unit(rows: list[Row]) -> str:
     units = {r.get("throughput_unit", "tokens") for row in rows for r in row.runs}
     return units.pop() if len(units) == 1 else "units"
-
-
-def _params(row: Row) -> str:
-    """The parameter count, or its range over a pivoted row's runs (a forecaster's head grows with the horizon)."""
-    counts = sorted({r["params"] for r in row.runs if is_number(r.get("params"))})
-    return "—" if not counts else _si(counts[0]) if len(counts) == 1 else f"{_si(counts[0])}–{_si(counts[-1])}"
 
 
 def _backends(row: Row) -> str:

@@ -192,12 +192,15 @@ def test_plots_are_files_and_inline_in_one_self_contained_page(report):
     length_svg = next(p for p in written["plots"] if "length" in p.name).read_text()
     assert "training length" in length_svg and "paper: Mamba" in length_svg
     assert "paper's value" in (written["plots"][0].parent / "language--selective_copying--bars.svg").read_text()
-    assert page.count("<svg") == 4 and "<?xml" not in page
-    assert not re.search(r"<script|<link|<img|<iframe|url\(\s*['\"]?(https?:)?//", page, flags=re.I)
-    ids = re.findall(r'\sid="([^"]+)"', page)
-    assert len(ids) == len(set(ids)), "the inline plots share element ids"
-    assert set(re.findall(r'(?:url\(#|href="#)([^)"]+)', page)) <= set(ids)
-    assert pm([0.97, 0.99]) in page and "make reproduce" not in page
+    for html in (page, written["details"].read_text()):  # the front page and the details page
+        assert html.count("<svg") == 4 and "<?xml" not in html
+        # one script, the page's own sorting, inline; nothing loaded from anywhere
+        assert re.findall(r"<script[^>]*>", html, flags=re.I) == ["<script>"]
+        assert not re.search(r"<link|<img|<iframe|url\(\s*['\"]?(https?:)?//", html, flags=re.I)
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), "the inline plots share element ids"
+        assert set(re.findall(r'(?:url\(#|href="#)([^)"]+)', html)) <= set(ids)
+        assert pm([0.97, 0.99]) in html and "make reproduce" not in html
     assert all(f"](plots/{n})" in md for n in names)
 
 

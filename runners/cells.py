@@ -1,0 +1,38 @@
+"""How the report writes a number in a table cell (the details page and the front page alike)."""
+from __future__ import annotations
+
+from runners.report_rows import is_number
+
+
+def fmt_stat(stat, accuracy: bool, n_row: int) -> str:
+    """`mean ± std` (percent for accuracies); n is shown where fewer seeds than the row's reported it."""
+    if stat is None:
+        return "—"
+    mean, std, n = stat
+    scale, f = (100.0, "{:.1f}") if accuracy else (1.0, "{:.4g}")
+    text = f.format(mean * scale) + " ± " + ("—" if std is None else f.format(std * scale))
+    return text + (f" (n={n})" if n != n_row else "")
+
+
+def si(x) -> str:
+    if not is_number(x):
+        return "—"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def count(x) -> str:
+    return f"{x:,.0f}" if is_number(x) else "—"
+
+
+def num(x) -> str:
+    return f"{x:g}" if is_number(x) else ("—" if x is None else str(x))
+
+
+def params(runs: list[dict]) -> str:
+    """The parameter count, or its range over the runs (a pivoted row's: a forecaster's head grows with the
+    horizon)."""
+    counts = sorted({r["params"] for r in runs if is_number(r.get("params"))})
+    return "—" if not counts else si(counts[0]) if len(counts) == 1 else f"{si(counts[0])}–{si(counts[-1])}"
