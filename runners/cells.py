@@ -1,6 +1,8 @@
 """How the report writes a number in a table cell (the details page and the front page alike)."""
 from __future__ import annotations
 
+import math
+
 from runners.report_rows import is_number
 
 
@@ -9,9 +11,20 @@ def fmt_stat(stat, accuracy: bool, n_row: int) -> str:
     if stat is None:
         return "—"
     mean, std, n = stat
-    scale, f = (100.0, "{:.1f}") if accuracy else (1.0, "{:.4g}")
-    text = f.format(mean * scale) + " ± " + ("—" if std is None else f.format(std * scale))
+    if accuracy:
+        text = f"{100 * mean:.1f} ± " + ("—" if std is None else f"{100 * std:.1f}")
+    else:
+        text = plus_minus(mean, std)
     return text + (f" (n={n})" if n != n_row else "")
+
+
+def plus_minus(mean: float, std: float | None) -> str:
+    """The std to two significant digits and the mean to the same decimal place (0.3788 ± 0.0047, 3.020 ± 0.018),
+    so a column's digits say how far the seeds agree; at most 6 decimals."""
+    if std is None or not (math.isfinite(std) and math.isfinite(mean)) or std <= 0:
+        return f"{mean:.4g} ± " + ("—" if std is None else f"{std:.4g}")
+    decimals = min(6, max(0, 1 - math.floor(math.log10(std))))
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
 
 
 def si(x) -> str:

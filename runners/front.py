@@ -21,6 +21,7 @@ from runners.report_rows import Row, direction, is_accuracy, is_number, primary_
 
 DOMAINS = {"language": "Language", "vision": "Vision", "graph": "Graph", "timeseries": "Time series"}
 COLUMNS = ["task", "model", "params", "metric", "ours (mean ± std)", "seeds", "**paper**", "details"]
+ARROWS = {"max": " ↑", "min": " ↓"}  # which way is better, beside the metric's name
 
 
 def anchor(*parts) -> str:
@@ -103,7 +104,8 @@ def _compact(entries, sources: list[dict], details: str) -> tuple[list[list[str]
                 if stat is None:
                     continue
                 failed = f" (+{len(row.failed)} failed)" if row.failed else ""
-                lines.append([shown, row.model, params(runs_at[id(row)]), f"`{metric}`" + " (%)" * is_accuracy(metric),
+                lines.append([shown, row.model, params(runs_at[id(row)]), f"`{metric}`" + " (%)" * is_accuracy(metric)
+                              + ARROWS.get(better, ""),
                               fmt_stat(stat, is_accuracy(metric), stat[2]), f"{stat[2]}{failed}",
                               _paper(sources, task, row.model, metric, cited), link])
     return lines, cited

@@ -105,7 +105,8 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[
 def _front(records, kept, tables, sources, drawn, benchmarks, failed) -> list[tuple]:
     head = [("h", 1, "mambazoo: the survey's comparisons"), ("p", _provenance(records, kept)),
             ("p", "One compact leaderboard per domain: a row is a model on one task, its primary test metric "
-                  "the mean ± sample std over its seeds (accuracies in %), beside the number the cited paper "
+                  "the mean ± sample std over its seeds (accuracies in %; ↑: higher is better, ↓: lower is "
+                  "better), beside the number the cited paper "
                   "gives for that model where it gives one, **measured at the paper's scale, not ours**. "
                   "Click a column's header to sort by it. Every metric, the tuning trials, the commands that "
                   f"reproduce each row and the papers' full tables are on the [details page]({DETAILS})"

@@ -73,6 +73,7 @@ def test_a_domain_leaderboard_ranks_seeds_means_beside_the_papers_number(pages):
     rows = rows_under(front, "Language")
     assert [(r[0], r[1]) for r in rows] == [("copying", "mamba"), ("copying", "transformerpp")]
     mamba, transformer = rows
+    assert mamba[3] == "test/acc (%) ↑"
     assert mamba[4:7] == ["98.0 ± 1.4", "2", "99.8 [1]"] and transformer[5:7] == ["2 (+1 failed)", "—"]
     assert "Paper A, Table 1" in front.split(">Language</h2>", 1)[1].split("<h2", 1)[0]
     # the second width and the scan-order table are ablations, each linked on the details page
@@ -84,8 +85,9 @@ def test_a_pivoted_task_has_a_row_per_pivot_value_with_the_papers_value_there(pa
     front, _ = pages
     rows = rows_under(front, "Time series")
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
-        ("ETTh1, horizon 96", "s_mamba", "1.1k", "test/mse@96"), ("ETTh1, horizon 96", "dlinear", "1.1k", "test/mse@96"),
-        ("ETTh1, horizon 336", "dlinear", "1.34k", "test/mse@336"), ("ETTh1, horizon 336", "s_mamba", "1.34k", "test/mse@336")]
+        ("ETTh1, horizon 96", "s_mamba", "1.1k", "test/mse@96 ↓"), ("ETTh1, horizon 96", "dlinear", "1.1k", "test/mse@96 ↓"),
+        ("ETTh1, horizon 336", "dlinear", "1.34k", "test/mse@336 ↓"),
+        ("ETTh1, horizon 336", "s_mamba", "1.34k", "test/mse@336 ↓")]
     assert [r[6] for r in rows] == ["0.386 [1]", "—", "—", "0.489 [1]"]
 
 

@@ -116,6 +116,22 @@ def test_mean_and_std_over_seeds(report):
     assert [r["model"] for r in table(md, "induction_heads")] == ["mamba", "transformer", "s4d"]
 
 
+@pytest.mark.parametrize("mean, std, shown", [
+    (0.37884, 0.004651, "0.3788 ± 0.0047"),   # std to two significant digits, the mean to the same place
+    (3.0203, 0.01805, "3.020 ± 0.018"),       # trailing zeros kept: they are digits the seeds agree on
+    (0.84761, 0.1049, "0.85 ± 0.10"),
+    (0.475, 0.0007839, "0.47500 ± 0.00078"),
+    (12345.6, 123.4, "12346 ± 123"),          # never fewer digits than the integer part
+    (0.386, 1e-12, "0.386000 ± 0.000000"),    # at most six decimals
+    (0.3, 0.0, "0.3 ± 0"),
+    (0.125, None, "0.125 ± —"),               # one seed
+])
+def test_a_metric_is_written_to_the_precision_its_seeds_support(mean, std, shown):
+    from runners.cells import fmt_stat
+    assert fmt_stat((mean, std, 2), False, 2) == shown
+    assert fmt_stat((mean, std, 1), False, 2) == shown + " (n=1)"
+
+
 def test_two_widths_are_two_rows(report):
     _, md, _ = report
     rows = {(r["model"], r["config"]): r for r in table(md, "mqar")}
@@ -354,11 +370,11 @@ def test_forecasting_runs_fold_into_one_row_per_model_with_a_column_per_horizon(
     rows = table(md, "ETTh1")
     assert [r["model"] for r in rows] == ["s_mamba", "dlinear"]        # ranked by test/mse@96, lower first
     s_mamba = rows[0]
-    assert s_mamba["test/mse@96"] == "**0.41 ± 0.01414**" and s_mamba["test/mse@336"] == "0.51 ± 0.01414"
+    assert s_mamba["test/mse@96"] == "**0.410 ± 0.014**" and s_mamba["test/mse@336"] == "0.510 ± 0.014"
     assert s_mamba["seeds"] == "2" and s_mamba["params"] == "1.1k–1.34k" and s_mamba["windows/s"] == "250"
     assert "Primary metric: `test/mse@96`" in md
     # lower is better: at 336 dlinear's mean is lower, but not by more than the two seeds' spread
-    assert rows[1]["test/mse@336"] == "0.5 ± 0.02828"
+    assert rows[1]["test/mse@336"] == "0.500 ± 0.028"
     assert (tmp_path / "plots" / "ts--ETTh1--length.svg").exists()
     assert "mse against horizon" in md
 
@@ -384,4 +400,4 @@ def test_a_tuned_forecaster_that_chose_differently_per_horizon_is_still_one_row(
     build_report(tmp_path / "records", tmp_path / "published", tmp_path)
     [row] = table((tmp_path / "leaderboard.md").read_text(), "ETTh1")
     assert row["tuned"] == "optim.lr: 0.001 @96, 0.0003 @336" and row["seeds"] == "2"
-    assert row["test/mse@96"] == row["test/mse@336"] == "0.405 ± 0.007071"
+    assert row["test/mse@96"] == row["test/mse@336"] == "0.4050 ± 0.0071"
