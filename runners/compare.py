@@ -218,8 +218,9 @@ def main(argv=None):
             print(f"compare: warning: {suite.name}: {line}", file=sys.stderr)
         first += [Run(suite.name, [*o, *threads], c, tune) for o, c in zip(expand(suite, seeds), configs)]
     tuned = [s for s in suites if tuning.spec(s.tune)]
+    two_rounds = any(x not in first_seeds(s) for s in tuned for x in s.seeds)  # the survey's seed 0 is one
     names = [s.name for s in suites]
-    failed = _round(first, names, results_dir, cfg, launcher, "round 1 of 2" if tuned else "")
+    failed = _round(first, names, results_dir, cfg, launcher, "round 1 of 2" if two_rounds else "")
     if tuned:  # the other seeds, each (pipeline, model, point) at the value it chose on validation
         second, choices = [], []
         for suite in tuned:
@@ -230,7 +231,8 @@ def main(argv=None):
             second += [Run(suite.name, o, compose("train", [*o, *_location(suite.name, results_dir)]), tune)
                        for o in ([*o, *threads] for o in at_choice)]
             choices.append((suite, tune, chosen))
-        failed += _round(second, [s.name for s in tuned], results_dir, cfg, launcher, "round 2 of 2")
+        if two_rounds:
+            failed += _round(second, [s.name for s in tuned], results_dir, cfg, launcher, "round 2 of 2")
         for choice in choices:
             _print_choices(*choice)
     if cfg.report:
