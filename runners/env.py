@@ -16,12 +16,18 @@ def device_name(device: torch.device) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
-    cpu = platform.processor() or platform.machine()
+    # Float results on the CPU depend on the instruction set the kernels use (torch's dispatch, oneDNN, and our
+    # fused kernels built with -march=native), and a marketing name like "AMD EPYC" spans generations of it
+    facts = {}
     info = Path("/proc/cpuinfo")
     if info.exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    return f"cpu: {cpu} ({torch.get_num_threads()} threads)"
+        for line in info.read_text().splitlines():
+            key, _, value = (x.strip() for x in line.partition(":"))
+            facts.setdefault(key, value)  # the first processor's
+    cpu = facts.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in facts and "model" in facts:
+        cpu += f", family {facts['cpu family']} model {facts['model']}"
+    return f"cpu: {cpu}, {torch.backends.cpu.get_cpu_capability()} ({torch.get_num_threads()} threads)"
 
 
 def versions() -> dict[str, str]:
