@@ -1,0 +1,95 @@
+"""How far two sets of records agree: every finished run recorded in both (same suite and config hash), whether
+all its metrics are identical, and by how much its primary metric moved where they are not.
+
+    python -m runners.agreement OTHER [--records results/records] [--tolerance 0] [--show 20]
+
+For example, after `make reproduce` in a fresh clone whose records were removed first:
+
+    .venv/bin/python -m runners.agreement ../mambazoo/results/records    # the fresh runs against the committed
+
+Exit status 1 when a primary metric differs by more than --tolerance (in the unit the report shows: points
+for accuracies), 0 otherwise. Each side's devices and commits are printed: on the CPU, the same command gives
+identical metrics on the same instruction set (AVX2, AVX512, ...), and a float rounding difference between
+instruction sets can grow over training.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from runners.report_rows import is_accuracy, is_number, newest, read_records
+
+
+def finished(root: Path) -> dict[tuple, dict]:
+    """{(suite, config hash): record} of the finished runs under `root` (the newest of each)."""
+    if not root.is_dir():
+        raise SystemExit(f"agreement: {root} is not a folder of records")
+    return {(r.get("suite"), r["config_hash"]): r for r in newest(read_records(root))
+            if r.get("status") == "ok" and r.get("config_hash")}
+
+
+def compare(ours: dict[tuple, dict], theirs: dict[tuple, dict]) -> dict:
+    """{"identical": [keys], "differ": [(|delta|, key, metric, ours, theirs)], "only_ours": n, "only_theirs": n};
+    `differ` is sorted by the size of the difference, largest first."""
+    both = sorted(set(ours) & set(theirs), key=str)
+    identical, differ = [], []
+    for key in both:
+        a, b = ours[key], theirs[key]
+        if a["metrics"] == b["metrics"]:
+            identical.append(key)
+            continue
+        metric = a.get("primary_metric") or "test/acc"
+        x, y = a["metrics"].get(metric), b["metrics"].get(metric)
+        scale = 100.0 if is_accuracy(metric) else 1.0
+        delta = abs(x - y) * scale if is_number(x) and is_number(y) else float("inf")
+        differ.append((delta, key, metric, x, y))
+    differ.sort(key=lambda d: (-d[0], str(d[1])))
+    return {"identical": identical, "differ": differ, "only_ours": len(set(ours) - set(theirs)),
+            "only_theirs": len(set(theirs) - set(ours))}
+
+
+def _name(rec: dict) -> str:
+    """The run's name and its tuned value, which the run name does not carry."""
+    key = (rec.get("tuning") or {}).get("key")
+    value = next((w.split("=", 1)[1] for w in str(rec.get("command", "")).split() if key and w.startswith(key + "=")), None)
+    return rec["run_name"] + (f" {key}={value}" if value is not None else "")
+
+
+def _shown(value, metric: str) -> str:
+    if not is_number(value):
+        return "—"
+    return f"{100 * value:.1f}" if is_accuracy(metric) else f"{value:.4g}"
+
+
+def _sides(records: dict[tuple, dict], label: str) -> str:
+    devices = sorted({str(r.get("device")) for r in records.values()})
+    commits = sorted({str(r.get("git_commit")) for r in records.values()})
+    return f"{label}: {len(records)} finished runs; devices: {'; '.join(devices)}; commits: {', '.join(commits)}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("other", type=Path, help="the other records folder")
+    p.add_argument("--records", type=Path, default=Path("results/records"))
+    p.add_argument("--tolerance", type=float, default=0.0, help="largest primary-metric difference that passes")
+    p.add_argument("--show", type=int, default=20, help="how many differing runs to list, largest first")
+    a = p.parse_args(argv)
+    ours, theirs = finished(a.records), finished(a.other)
+    found = compare(ours, theirs)
+    print(_sides(ours, f"ours ({a.records})"))
+    print(_sides(theirs, f"theirs ({a.other})"))
+    both = len(found["identical"]) + len(found["differ"])
+    beyond = [d for d in found["differ"] if d[0] > a.tolerance]
+    print(f"{both} runs in both: {len(found['identical'])} with identical metrics, {len(found['differ'])} different, "
+          f"{len(beyond)} of them beyond the tolerance {a.tolerance:g}; {found['only_ours']} only in ours, "
+          f"{found['only_theirs']} only in theirs")
+    for delta, key, metric, x, y in found["differ"][:max(a.show, 0)]:
+        unit = " points" if is_accuracy(metric) else ""
+        print(f"  {key[0]} / {_name(ours[key])}: {metric} {_shown(x, metric)} (ours) vs {_shown(y, metric)} "
+              f"(theirs), {delta:.3g}{unit} apart")
+    return 1 if beyond else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
