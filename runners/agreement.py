@@ -15,6 +15,8 @@ instruction sets can grow over training.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -36,17 +38,25 @@ def compare(ours: dict[tuple, dict], theirs: dict[tuple, dict]) -> dict:
     identical, differ = [], []
     for key in both:
         a, b = ours[key], theirs[key]
-        if a["metrics"] == b["metrics"]:
+        if json.dumps(a["metrics"], sort_keys=True) == json.dumps(b["metrics"], sort_keys=True):  # NaN equals NaN
             identical.append(key)
             continue
         metric = a.get("primary_metric") or "test/acc"
         x, y = a["metrics"].get(metric), b["metrics"].get(metric)
-        scale = 100.0 if is_accuracy(metric) else 1.0
-        delta = abs(x - y) * scale if is_number(x) and is_number(y) else float("inf")
-        differ.append((delta, key, metric, x, y))
+        differ.append((_delta(x, y, 100.0 if is_accuracy(metric) else 1.0), key, metric, x, y))
     differ.sort(key=lambda d: (-d[0], str(d[1])))
     return {"identical": identical, "differ": differ, "only_ours": len(set(ours) - set(theirs)),
             "only_theirs": len(set(theirs) - set(ours))}
+
+
+def _delta(x, y, scale: float) -> float:
+    """|x - y| in the report's unit; two NaNs agree (both runs diverged), one NaN or a missing value is infinitely far."""
+    if not (is_number(x) and is_number(y)):
+        return math.inf
+    if math.isnan(x) and math.isnan(y):
+        return 0.0
+    delta = abs(x - y) * scale
+    return math.inf if math.isnan(delta) else delta
 
 
 def _name(rec: dict) -> str:

@@ -54,3 +54,16 @@ def test_the_summary_lists_the_differences_and_the_tolerance_sets_the_exit_statu
 def test_a_folder_that_is_not_there_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match="agreement: .*nowhere is not a folder of records"):
         agreement.main([str(tmp_path / "nowhere"), "--records", str(tmp_path)])
+
+
+def test_a_diverged_run_agrees_with_a_diverged_run_and_not_with_a_number(tmp_path):
+    nan = float("nan")
+    write(tmp_path / "a", record("mqar", "mamba", 0, {"test/acc": nan, "test/loss": nan}))
+    write(tmp_path / "b", record("mqar", "mamba", 0, {"test/acc": nan, "test/loss": nan}))
+    write(tmp_path / "a", record("mqar", "s4d", 0, {"test/acc": nan}))
+    write(tmp_path / "b", record("mqar", "s4d", 0, {"test/acc": 0.5}))
+    found = agreement.compare(agreement.finished(tmp_path / "a"), agreement.finished(tmp_path / "b"))
+    assert len(found["identical"]) == 1
+    [(delta, _, _, _, y)] = found["differ"]
+    assert delta == float("inf") and y == 0.5
+    assert agreement.main([str(tmp_path / "b"), "--records", str(tmp_path / "a"), "--tolerance", "100"]) == 1
