@@ -20,10 +20,12 @@ def fmt_stat(stat, accuracy: bool, n_row: int) -> str:
 
 def plus_minus(mean: float, std: float | None) -> str:
     """The std to two significant digits and the mean to the same decimal place (0.3788 ± 0.0047, 3.020 ± 0.018),
-    so a column's digits say how far the seeds agree; at most 6 decimals."""
+    so a column's digits say how far the seeds agree; at most 6 decimals (a std below 1e-5 is "<1e-5")."""
     if std is None or not (math.isfinite(std) and math.isfinite(mean)) or std <= 0:
         return f"{mean:.4g} ± " + ("—" if std is None else f"{std:.4g}")
-    decimals = min(6, max(0, 1 - math.floor(math.log10(std))))
+    decimals = max(0, 1 - math.floor(math.log10(std)))
+    if decimals > 6:
+        return f"{mean:.6f} ± <1e-5"
     return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
 
 

@@ -122,7 +122,8 @@ def test_mean_and_std_over_seeds(report):
     (0.84761, 0.1049, "0.85 ± 0.10"),
     (0.475, 0.0007839, "0.47500 ± 0.00078"),
     (12345.6, 123.4, "12346 ± 123"),          # never fewer digits than the integer part
-    (0.386, 1e-12, "0.386000 ± 0.000000"),    # at most six decimals
+    (0.386, 9.9e-6, "0.386000 ± <1e-5"),      # at most six decimals
+    (0.386, 4.9e-5, "0.386000 ± 0.000049"),
     (0.3, 0.0, "0.3 ± 0"),
     (0.125, None, "0.125 ± —"),               # one seed
 ])
