@@ -59,11 +59,16 @@ def _delta(x, y, scale: float) -> float:
     return math.inf if math.isnan(delta) else delta
 
 
-def _name(rec: dict) -> str:
-    """The run's name and its tuned value, which the run name does not carry."""
-    key = (rec.get("tuning") or {}).get("key")
-    value = next((w.split("=", 1)[1] for w in str(rec.get("command", "")).split() if key and w.startswith(key + "=")), None)
-    return rec["run_name"] + (f" {key}={value}" if value is not None else "")
+def labels(records: dict[tuple, dict]) -> dict[tuple, str]:
+    """Each run's name and the overrides that tell it apart from the rest of its suite (a tuned value, a scan
+    order), which the run name does not carry."""
+    words = {key: str(rec.get("command", "")).split() for key, rec in records.items()}
+    common: dict = {}
+    for (suite, _), w in words.items():
+        common[suite] = set(w) if suite not in common else common[suite] & set(w)
+    named = ("pipeline=", "model.name=", "model=", "seed=")  # already in the run name
+    return {key: " ".join([records[key]["run_name"], *(x for x in w if x not in common[key[0]] and not x.startswith(named))])
+            for key, w in words.items()}
 
 
 def _shown(value, metric: str) -> str:
@@ -94,9 +99,10 @@ def main(argv=None) -> int:
     print(f"{both} runs in both: {len(found['identical'])} with identical metrics, {len(found['differ'])} different, "
           f"{len(beyond)} of them beyond the tolerance {a.tolerance:g}; {found['only_ours']} only in ours, "
           f"{found['only_theirs']} only in theirs")
+    label = labels(ours)
     for delta, key, metric, x, y in found["differ"][:max(a.show, 0)]:
         unit = " points" if is_accuracy(metric) else ""
-        print(f"  {key[0]} / {_name(ours[key])}: {metric} {_shown(x, metric)} (ours) vs {_shown(y, metric)} "
+        print(f"  {key[0]} / {label[key]}: {metric} {_shown(x, metric)} (ours) vs {_shown(y, metric)} "
               f"(theirs), {delta:.3g}{unit} apart")
     return 1 if beyond else 0
 
