@@ -63,12 +63,12 @@ def labels(records: dict[tuple, dict]) -> dict[tuple, str]:
     """Each run's name and the overrides that tell it apart from the rest of its suite (a tuned value, a scan
     order), which the run name does not carry."""
     words = {key: str(rec.get("command", "")).split() for key, rec in records.items()}
-    common: dict = {}
+    common: dict[str, set] = {}
     for (suite, _), w in words.items():
-        common[suite] = set(w) if suite not in common else common[suite] & set(w)
+        common[suite] = common.get(suite, set(w)) & set(w)
     named = ("pipeline=", "model.name=", "model=", "seed=")  # already in the run name
-    return {key: " ".join([records[key]["run_name"], *(x for x in w if x not in common[key[0]] and not x.startswith(named))])
-            for key, w in words.items()}
+    telling = {key: [x for x in w if x not in common[key[0]] and not x.startswith(named)] for key, w in words.items()}
+    return {key: " ".join([records[key]["run_name"], *telling[key]]) for key in records}
 
 
 def _shown(value, metric: str) -> str:

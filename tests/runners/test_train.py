@@ -42,7 +42,6 @@ def test_record_has_what_the_leaderboard_needs(tmp_path):
     for key in ("device", "versions", "git_commit", "config_hash", "wall_time_s", "finished_at"):
         assert rec[key]
     # float results depend on the instruction set, which a CPU's marketing name does not tell
-    import torch
     assert rec["device"].startswith("cpu: ") and f", {torch.backends.cpu.get_cpu_capability()} (" in rec["device"]
 
 
