@@ -35,7 +35,8 @@ HASHED_IF_SET = ("patience",)
 
 def resolved(cfg) -> dict:
     """The run's whole configuration as plain data, with the model's settings resolved against its
-    variant's defaults, so that editing a variant file changes the hash of the runs that use it."""
+    variant's defaults and its builder's fingerprint (revision, defaults), so that editing a variant file or
+    changing what a builder computes changes the hash of the runs that use it."""
     import zoo
     from omegaconf import OmegaConf
     from tasks.kinds import resolve_data
@@ -46,6 +47,7 @@ def resolved(cfg) -> dict:
     try:
         content["data"] = resolve_data(content["data"])
         content["model"] = {"name": cfg.model.name, **zoo.resolved_config(cfg.model.name, **settings)}
+        content["builder"] = zoo.fingerprint(cfg.model.name)
     except (KeyError, ValueError) as exc:
         raise UsageError(exc.args[0]) from None
     forced = os.environ.get("MAMBAZOO_SCAN_BACKEND")

@@ -13,14 +13,17 @@ from torch import nn
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices only: never on SSM parameters marked `_no_weight_decay` (A_log, D,
-    dt bias), and never on vectors (norm scales, biases)."""
+    """Weight decay on matrices only: never on parameters marked `_no_weight_decay` (A_log, D, dt bias,
+    embeddings, position embeddings, class tokens), nor on those a timm model names in its
+    `no_weight_decay()`, and never on vectors (norm scales, biases)."""
+    exempt = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
     decay, no_decay, seen = [], [], set()
-    for p in model.parameters():
+    for name, p in model.named_parameters():
         if not p.requires_grad or id(p) in seen:  # tied embeddings appear twice
             continue
         seen.add(id(p))
-        (no_decay if p.ndim < 2 or getattr(p, "_no_weight_decay", False) else decay).append(p)
+        keep = p.ndim < 2 or getattr(p, "_no_weight_decay", False) or name in exempt
+        (no_decay if keep else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 

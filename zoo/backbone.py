@@ -6,6 +6,7 @@ state_size interface as a single mixer.
 """
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
 
 from .layers import MIXERS, MLPS, build_mixer, build_norm, check_mixer_kwargs, mixer_code
@@ -15,31 +16,54 @@ from .scan import line_scan
 from .layers.mlp import hidden_size
 
 
-class Block(nn.Module):
-    """Pre-norm residual block: a mixer, then optionally an MLP."""
+def residual_stream(x):
+    """The residual stream in float32 where autocast made its input half precision: the reference codes keep
+    it so (residual_in_fp32), and summing many small updates in bfloat16 loses them. A model whose own
+    weights are half precision keeps its stream in their precision."""
+    low = x.dtype in (torch.float16, torch.bfloat16)
+    return x.float() if low and torch.is_autocast_enabled(x.device.type) else x
 
-    def __init__(self, d_model: int, mixer: nn.Module, mlp: nn.Module | None, norm: str, dropout: float):
+
+class Block(nn.Module):
+    """A residual block: a mixer, then optionally an MLP. Pre-norm, x + f(norm(x)), or with `post_norm`
+    norm(x + f(x)) as the Transformer encoder (iTransformer, S-Mamba)."""
+
+    def __init__(self, d_model: int, mixer: nn.Module, mlp: nn.Module | None, norm: str, dropout: float,
+                 post_norm: bool = False):
         super().__init__()
         self.norm = build_norm(norm, d_model)
         self.mixer = mixer
         self.mlp_norm = build_norm(norm, d_model) if mlp is not None else None
         self.mlp = mlp
         self.dropout = nn.Dropout(dropout)
+        self.post_norm = post_norm
+
+    def _residual(self, x, f, norm):
+        if self.post_norm:
+            return norm(x + self.dropout(f(x)).to(x.dtype))
+        return x + self.dropout(f(norm(x))).to(x.dtype)
 
     def _add_mlp(self, x):
-        if self.mlp is None:
-            return x
-        return x + self.dropout(self.mlp(self.mlp_norm(x))).to(x.dtype)
+        return x if self.mlp is None else self._residual(x, self.mlp, self.mlp_norm)
 
     def forward(self, x, with_state=False):
-        y = self.mixer(self.norm(x), with_state=True) if with_state else self.mixer(self.norm(x))
-        y, state = y if with_state else (y, None)
-        x = self._add_mlp(x + self.dropout(y).to(x.dtype))
-        return (x, state) if with_state else x
+        if not with_state:
+            return self._add_mlp(self._residual(x, self.mixer, self.norm))
+        state = []
+        x = self._residual(x, lambda h: _keep(self.mixer(h, with_state=True), state), self.norm)
+        return self._add_mlp(x), state[0]
 
     def step(self, x_t, state):
-        y, state = self.mixer.step(self.norm(x_t), state)
-        return self._add_mlp(x_t + self.dropout(y).to(x_t.dtype)), state
+        new = []
+        x_t = self._residual(x_t, lambda h: _keep(self.mixer.step(h, state), new), self.norm)
+        return self._add_mlp(x_t), new[0]
+
+
+def _keep(out_and_state, into: list):
+    """(out, state) -> out, the state appended to `into`: lets a mixer that also returns its state sit where
+    the residual expects a function of x alone."""
+    into.append(out_and_state[1])
+    return out_and_state[0]
 
 
 class Backbone(nn.Module):
@@ -55,11 +79,13 @@ class Backbone(nn.Module):
     backbone decodes token by token.
     shared: mixer codes whose blocks all apply one mixer, one set of weights (Zamba's shared attention: "A"
     with pattern "MMMAMMMA"); each block keeps its own norms and its own decoding state.
+    post_norm: norm(x + f(x)) in every block instead of x + f(norm(x)) (see Block).
     """
 
     def __init__(self, d_model: int, pattern: str = "MM", mixers: dict | None = None, mlp: str | None = None,
                  mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0, final_norm: bool = True,
-                 directions: str = "forward", share_params: bool = False, merge: str = "sum", shared: str = ""):
+                 directions: str = "forward", share_params: bool = False, merge: str = "sum", shared: str = "",
+                 post_norm: bool = False):
         super().__init__()
         _check_pattern(pattern)
         _check_shared(shared, pattern)
@@ -85,11 +111,12 @@ class Backbone(nn.Module):
         self.blocks = nn.ModuleList(
             Block(d_model, mixer(code),
                   MLPS[mlp](d_model, hidden=hidden_size(d_model, mlp_ratio)) if mlp is not None else None,
-                  norm, dropout)
+                  norm, dropout, post_norm)
             for code in pattern)
         self.final_norm = build_norm(norm, d_model) if final_norm else None
 
     def forward(self, x):
+        x = residual_stream(x)
         for block in self.blocks:
             x = block(x)
         return x if self.final_norm is None else self.final_norm(x)
@@ -97,7 +124,7 @@ class Backbone(nn.Module):
     def prefill(self, x):
         """x (batch, seqlen, d_model) -> (forward(x), the decoding state after its last token), in one
         parallel pass: the scans return their last state, attention its KV cache."""
-        states = []
+        x, states = residual_stream(x), []
         for block in self.blocks:
             x, state = block(x, with_state=True)
             states.append(state)

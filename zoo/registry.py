@@ -6,6 +6,15 @@ built-in variants are the YAML files under `zoo/variants/`; a user adds one by w
 (or calling `register_model`), never by writing model code.
 
     create_model("mamba", vocab_size=16, d_model=64)   # the variant's defaults, then these overrides
+    create_model("vim", size="vim_s", **io)           # a size the paper headlines (the variant's `sizes`)
+
+A variant's `sizes` name the configurations its paper headlines, each with the data shapes (`io`) its
+published parameter count assumes and that count with its source (`without`: a submodule, such as the
+classifier head, that the published count leaves out); `size="paper"` is the first of them.
+Records are found by a hash of the resolved settings; `fingerprint` adds what the settings do not show: the
+builder's `revision` (bumped when a change to the builder alters what it computes), CORE_REVISION (the same
+for the shared layers and the scan core) and the builder's own defaults, so changing what a model computes
+makes its records stale and changing nothing else does.
 """
 from __future__ import annotations
 
@@ -24,7 +33,12 @@ TAXONOMY_KEYS = ("domain", "section", "mechanism", "paper", "year")
 VARIANTS_DIR = Path(__file__).parent / "variants"
 VARIANTS_ENV = "MAMBAZOO_VARIANTS"
 
+# bump when a change to zoo/layers, zoo/ops or zoo/backbone.py alters what any model computes
+CORE_REVISION = 1
+SIZE_KEYS = {"config", "io", "published"}
+
 _BUILDERS: dict[str, Callable] = {}
+_REVISIONS: dict[str, int] = {}
 _MODELS: dict[str, "ModelEntry"] = {}
 _builtins_loaded = False
 
@@ -36,25 +50,28 @@ class ModelEntry:
     defaults: dict = field(default_factory=dict)
     taxonomy: dict = field(default_factory=dict)
     source: str = "python"
+    sizes: dict = field(default_factory=dict)
 
 
-def register_builder(name: str):
-    """Decorator: make a model class or function available to variants as `builder: <name>`."""
+def register_builder(name: str, revision: int = 1):
+    """Decorator: make a model class or function available to variants as `builder: <name>`. Raise
+    `revision` whenever a change alters what the builder computes: the records of its models become stale."""
     def add(fn):
         if name in _BUILDERS and _BUILDERS[name] is not fn:
             raise ValueError(f"builder {name!r} is already registered ({_BUILDERS[name].__qualname__})")
-        _BUILDERS[name] = fn
+        _BUILDERS[name], _REVISIONS[name] = fn, revision
         return fn
     return add
 
 
-def register_model(name: str, builder: str, taxonomy: dict, source: str = "python", **defaults) -> ModelEntry:
+def register_model(name: str, builder: str, taxonomy: dict, source: str = "python", sizes: dict | None = None,
+                   **defaults) -> ModelEntry:
     """Register a named variant: `builder` with `defaults`, placed in the taxonomy."""
     _load_builtins()
-    return _add(name, builder, taxonomy, source, defaults)
+    return _add(name, builder, taxonomy, source, defaults, sizes)
 
 
-def _add(name, builder, taxonomy, source, defaults) -> ModelEntry:
+def _add(name, builder, taxonomy, source, defaults, sizes=None) -> ModelEntry:
     where = f" (from {source})" if source != "python" else ""
     if not isinstance(name, str) or not name:
         raise ValueError(f"a model needs a non-empty string name{where}, got {name!r}")
@@ -67,7 +84,13 @@ def _add(name, builder, taxonomy, source, defaults) -> ModelEntry:
     if missing:
         raise ValueError(f"model {name!r}{where}: taxonomy lacks {missing} (needs {list(TAXONOMY_KEYS)})")
     _check_settings(name, builder, defaults, where)
-    entry = ModelEntry(name, builder, dict(defaults), dict(taxonomy), source)
+    sizes = dict(sizes or {})
+    for size, spec in sizes.items():
+        if size in ("paper", "size") or not isinstance(spec, dict) or set(spec) - SIZE_KEYS:
+            raise ValueError(f"model {name!r}{where}: size {size!r} must be a name other than 'paper' holding "
+                             f"{sorted(SIZE_KEYS)}")
+        _check_settings(name, builder, spec.get("config") or {}, f"{where} (size {size})")
+    entry = ModelEntry(name, builder, dict(defaults), dict(taxonomy), source, sizes)
     _MODELS[name] = entry
     return entry
 
@@ -79,11 +102,12 @@ def load_variants(path: str | Path) -> list[str]:
     names = []
     for file in files:
         spec = yaml.safe_load(file.read_text()) or {}
-        unknown = set(spec) - {"name", "builder", "taxonomy", "config"}
+        unknown = set(spec) - {"name", "builder", "taxonomy", "config", "sizes"}
         if unknown:
             raise ValueError(f"{file}: unknown keys {sorted(unknown)}; a variant file has name, builder, "
-                             f"taxonomy and config")
-        _add(spec.get("name"), spec.get("builder"), spec.get("taxonomy"), str(file), spec.get("config") or {})
+                             f"taxonomy, config and sizes")
+        _add(spec.get("name"), spec.get("builder"), spec.get("taxonomy"), str(file), spec.get("config") or {},
+             spec.get("sizes"))
         names.append(spec["name"])
     return names
 
@@ -93,12 +117,34 @@ def create_model(name: str, **overrides):
     return _BUILDERS[model_info(name).builder](**resolved_config(name, **overrides))
 
 
-def resolved_config(name: str, **overrides) -> dict:
-    """The settings `create_model(name, **overrides)` builds with: the defaults, deep-merged with overrides."""
+def resolved_config(name: str, size: str | None = None, **overrides) -> dict:
+    """The settings `create_model(name, size=..., **overrides)` builds with: the defaults, deep-merged with
+    the named size's settings (None: the variant's own), then with overrides."""
     entry = model_info(name)
+    defaults = _merge(entry.defaults, (size_spec(name, size)["config"] or {}) if size is not None else {})
     _check_settings(name, entry.builder, overrides, "")
-    _check_sizes(_merge(_signature_defaults(_BUILDERS[entry.builder]), entry.defaults), overrides)
-    return _merge(entry.defaults, overrides)
+    _check_sizes(_merge(_signature_defaults(_BUILDERS[entry.builder]), defaults), overrides)
+    return _merge(defaults, overrides)
+
+
+def size_spec(name: str, size: str) -> dict:
+    """The size `size` of model `name` ('paper': its first): {"name", "config", "io", "published"}."""
+    sizes = model_info(name).sizes
+    key = next(iter(sizes), None) if size == "paper" else size
+    if key not in sizes:
+        raise ValueError(f"model {name!r} has no size {size!r}; its sizes: "
+                         f"{', '.join(['paper', *sizes]) if sizes else 'none'}")
+    spec = sizes[key]
+    return {"name": key, "config": spec.get("config") or {}, "io": spec.get("io") or {},
+            "published": spec.get("published") or {}}
+
+
+def fingerprint(name: str) -> dict:
+    """What a model's records depend on beyond its settings: its builder, the builder's and the shared
+    core's revisions, and the builder's own defaults."""
+    builder = model_info(name).builder
+    defaults = {k: v for k, v in _signature_defaults(_BUILDERS[builder]).items()}
+    return {"builder": builder, "revision": _REVISIONS[builder], "core": CORE_REVISION, "defaults": defaults}
 
 
 def count_parameters(model) -> int:

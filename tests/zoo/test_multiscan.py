@@ -5,7 +5,7 @@ import torch
 
 from zoo.layers import Mamba1Mixer
 from zoo.layers.directional import Directional
-from zoo.layers.multiscan import MultiScanMamba
+from zoo.layers.multiscan import MultiScanMamba, moves
 from zoo.scan import image_scan
 
 D, H, W = 8, 3, 4
@@ -70,12 +70,23 @@ def test_learned_merges_start_as_the_mean(merge):
 
 
 def test_the_direction_embedding_moves_b_per_walk():
-    block = multi("snake4", share_params=True, direction_embedding=True)
+    block = multi("snake4", share_params=True, direction_embedding=True, grid=(H, W))
+    assert block.direction_B.shape == (5, 4) and block.direction_B._no_weight_decay
     x = torch.randn(2, H * W, D, dtype=torch.float64)
     before = block(x)
     with torch.no_grad():
         block.direction_B[1] += 0.5
     assert not torch.allclose(block(x), before)
+
+
+def test_each_step_embeds_the_move_it_makes_on_the_grid():
+    """PlainMamba's table: 0 start, 1 right, 2 left, 3 up, 4 down; a snake on 2 x 3 goes right, right, down,
+    left, left; its reverse starts at the end and goes right, right, up, left, left."""
+    snake = torch.tensor([0, 1, 2, 5, 4, 3])
+    walks = torch.cat([snake, snake.flip(0)])
+    assert moves(walks, (2, 3), 2, 6).tolist() == [[0, 1, 1, 4, 2, 2], [0, 1, 1, 3, 2, 2]]
+    with pytest.raises(ValueError, match="class token"):
+        moves(walks[:10], (2, 3), 2, 5)
 
 
 def test_a_class_token_rides_along_every_walk():

@@ -5,18 +5,26 @@ import torch
 from torch import nn
 
 from ..backbone import Backbone
+from ..layers.init import no_weight_decay
+from ..layers.weights import apply_init
 from ..registry import register_builder
 from .sampling import check_sampling, next_token
 
 
-@register_builder("language_model")
+@register_builder("language_model", revision=2)
 class LanguageModel(nn.Module):
     """ids (batch, seqlen) -> logits (batch, seqlen, vocab_size). `pattern` picks the mixer of each
-    block (see zoo.backbone); `mixers` holds per-kind settings, e.g. {"mamba1": {"d_state": 16}}."""
+    block (see zoo.backbone); `mixers` holds per-kind settings, e.g. {"mamba1": {"d_state": 16}}.
+
+    init: a scheme of zoo.layers.weights; 'mamba' is mamba_ssm's (embedding N(0, 0.02), each residual
+    output projection divided by sqrt(blocks)), the rules the Mamba papers' models and their Transformer++
+    baseline were trained from. mamba_ssm's LM applies its rule twice, the second time with one residual
+    branch per block, so a block with an MLP is also divided by sqrt(blocks), not sqrt(2 x blocks). The embedding (tied to the head) takes no weight decay, as in
+    the authors' parameter groups."""
 
     def __init__(self, vocab_size: int, d_model: int = 64, pattern: str = "MM", mixers: dict | None = None,
                  mlp: str | None = None, mlp_ratio: float = 8 / 3, norm: str = "rmsnorm", dropout: float = 0.0,
-                 tie_embeddings: bool = True, shared: str = ""):
+                 tie_embeddings: bool = True, shared: str = "", init: str = "mamba"):
         super().__init__()
         if vocab_size < 1:
             raise ValueError(f"vocab_size must be at least 1, got {vocab_size}")
@@ -26,6 +34,8 @@ class LanguageModel(nn.Module):
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         if tie_embeddings:
             self.head.weight = self.embed.weight
+        apply_init(self, init, n_layer=len(pattern))
+        no_weight_decay(self.embed.weight)
 
     def forward(self, ids):
         return self.head(self.backbone(self.embed(ids)))

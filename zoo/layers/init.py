@@ -48,3 +48,10 @@ def no_weight_decay(*params: torch.nn.Parameter):
     """Mark SSM parameters (A_log, D, dt) that weight decay would pull away from their meaning."""
     for p in params:
         p._no_weight_decay = True
+
+
+def no_reinit(*params: torch.nn.Parameter):
+    """Mark a bias whose initial value carries meaning (the dt bias is the initial step size): whole-model
+    schemes that zero biases (zoo.layers.weights) leave it as it is."""
+    for p in params:
+        p._no_reinit = True

@@ -63,6 +63,7 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         self.A_log = nn.Parameter(init.a_log(d_inner, d_state, A_init))
         self.D = nn.Parameter(torch.ones(d_inner))
         init.no_weight_decay(self.A_log, self.D, self.dt_proj.bias)
+        init.no_reinit(self.dt_proj.bias)
 
     def _selection(self, u):
         """u (..., d_inner) -> dt (..., d_inner) without its bias, B and C (..., d_state)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-MERGES = ("sum", "mean", "concat", "gate")
+MERGES = ("sum", "mean", "concat", "gate", "biattn")
 
 
 def check_merge(merge: str):
@@ -18,7 +18,9 @@ class DirectionMerge(nn.Module):
     sum / mean; concat: the K outputs side by side, projected back to dim (starting as the mean);
     gate: per-channel softmax weights over the directions, from the block input pooled over the tokens
     through a dim/4 bottleneck (the squeeze-excitation shape of LocalMamba's channel attention), starting
-    equal.
+    equal; biattn: LocalMamba's channel attention, each direction's output scaled by a sigmoid gate computed
+    from that output pooled over the tokens, by one module for all directions (LayerNorm, dim -> dim/8,
+    GELU, dim/8 -> dim), then summed.
     """
 
     def __init__(self, merge: str, n: int, dim: int):
@@ -34,9 +36,15 @@ class DirectionMerge(nn.Module):
             self.gate = nn.Sequential(nn.Linear(dim, max(dim // 4, 1)), nn.SiLU(), nn.Linear(max(dim // 4, 1), n * dim))
             nn.init.zeros_(self.gate[2].weight)
             nn.init.zeros_(self.gate[2].bias)
+        if merge == "biattn":
+            hidden = max(dim // 8, 1)
+            self.gate = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim),
+                                      nn.Sigmoid())
 
     def forward(self, ys, x=None):
         """ys: (batch, K, seqlen, dim); x: (batch, seqlen, dim), what the directions read (for `gate`)."""
+        if self.merge == "biattn":
+            return (ys * self.gate(ys.mean(2, keepdim=True))).sum(1)
         if self.n == 1:
             return ys[:, 0]
         if self.merge in ("sum", "mean"):

@@ -17,6 +17,20 @@ from .conv import CausalConv1d
 from .merge import DirectionMerge
 
 CONVS = ("1d", "2d")
+MOVES = ("start", "right", "left", "up", "down")
+
+
+def moves(along: torch.Tensor, grid: tuple[int, int], walks: int, seqlen: int) -> torch.Tensor:
+    """The move each step of each walk makes on the row-major grid, as an index into MOVES: the first step
+    'start'; then up or down where the row changes (by its sign), else right or left."""
+    H, W = grid
+    if seqlen != H * W:
+        raise ValueError(f"direction_embedding needs the {H}x{W} grid's tokens alone, got {seqlen} tokens "
+                         f"(a class token has no move; use cls_token=none)")
+    walk = along.view(walks, seqlen)
+    drow, dcol = (walk // W).diff(dim=1), (walk % W).diff(dim=1)
+    step = torch.where(drow != 0, torch.where(drow < 0, 3, 4), torch.where(dcol > 0, 1, 2))
+    return torch.cat([torch.zeros_like(walk[:, :1]), step], dim=1)
 
 
 class MultiScanMamba(nn.Module):
@@ -25,20 +39,24 @@ class MultiScanMamba(nn.Module):
 
     conv '1d': a causal depthwise conv along each walk (Vim); '2d': one depthwise d_conv x d_conv conv on the
     `grid` before the walks (VMamba, PlainMamba). share_params: one x_proj / dt / A / D (and 1-D conv) for
-    every walk. direction_embedding: a learned vector per walk added to its B (PlainMamba's direction-aware
-    update). merge: see zoo.layers.merge, applied before the gate silu(z).
+    every walk. direction_embedding: PlainMamba's direction-aware update, a table of 5 learned vectors
+    (start, right, left, up, down) of which each step adds to its B the one its move on the grid names
+    (trunc-normal(0.02), no weight decay, as the authors'). merge: see zoo.layers.merge, applied before the
+    gate silu(z); out_norm: a LayerNorm of the merged walks before the gate (VMamba's SS2D).
     """
 
     def __init__(self, d_model: int, scan: Scan, d_state: int = 16, expand: int = 2, d_conv: int = 4,
                  conv: str = "1d", grid: tuple[int, int] | None = None, share_params: bool = False,
                  merge: str = "mean", direction_embedding: bool = False, dt_rank="auto", dt_min: float = 1e-3,
                  dt_max: float = 1e-1, dt_init_floor: float = 1e-4, A_init: str = "s4d_real",
-                 conv_bias: bool = True, bias: bool = False):
+                 conv_bias: bool = True, bias: bool = False, out_norm: bool = False):
         super().__init__()
         if conv not in CONVS:
             raise ValueError(f"conv={conv!r} is not one of {', '.join(CONVS)}")
         if conv == "2d" and (grid is None or d_conv % 2 == 0):
             raise ValueError(f"conv='2d' needs the token grid and an odd d_conv, got grid={grid}, d_conv={d_conv}")
+        if direction_embedding and grid is None:
+            raise ValueError("direction_embedding needs the token grid: it embeds each step's move on it")
         self.scan, self.conv_kind, self.grid = scan, conv, grid
         self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
         self.d_inner = d_inner = int(expand * d_model)
@@ -58,7 +76,11 @@ class MultiScanMamba(nn.Module):
         self.dt_bias = nn.Parameter(init.dt_bias(sets * d_inner, dt_min, dt_max, dt_init_floor))
         self.A_log = nn.Parameter(init.a_log(sets * d_inner, d_state, A_init))
         self.D = nn.Parameter(torch.ones(sets * d_inner))
-        self.direction_B = nn.Parameter(torch.zeros(self.n_walks, d_state)) if direction_embedding else None
+        self.direction_B = None
+        if direction_embedding:
+            self.direction_B = nn.Parameter(nn.init.trunc_normal_(torch.empty(len(MOVES), d_state), std=0.02))
+            init.no_weight_decay(self.direction_B)
+        self.out_norm = nn.LayerNorm(d_inner) if out_norm else None
         self.out_proj = nn.Linear(d_inner, d_model, bias=bias)
         self.merge = DirectionMerge(merge, self.n_walks, d_inner)
         init.no_weight_decay(self.A_log, self.D, self.dt_bias)
@@ -82,13 +104,14 @@ class MultiScanMamba(nn.Module):
         selection = torch.einsum("bkdl,ked->bkel", us, self._per_walk(self.x_proj))
         dt, B, C = selection.split([self.dt_rank, self.d_state, self.d_state], dim=2)
         dt = torch.einsum("bkrl,kdr->bkdl", dt, self._per_walk(self.dt_proj)).reshape(batch, K * di, seqlen)
-        if self.direction_B is not None:
-            B = B + self.direction_B[None, :, :, None].to(B.dtype)
+        if self.direction_B is not None:   # (K, seqlen) moves -> (1, K, d_state, seqlen)
+            B = B + self.direction_B[moves(along, self.grid, K, seqlen)].permute(0, 2, 1)[None].to(B.dtype)
         y = selective_scan(us.reshape(batch, K * di, seqlen), dt, -torch.exp(self._per_walk(self.A_log)), B, C,
                            D=self._per_walk(self.D), delta_bias=self._per_walk(self.dt_bias), delta_softplus=True)
         y = y.view(batch, K, di, seqlen).transpose(2, 3).reshape(batch, K * seqlen, di)
         ys = y.index_select(1, back).view(batch, K, seqlen, di)
-        return self.out_proj(self.merge(ys, u) * F.silu(z))
+        y = self.merge(ys, u)
+        return self.out_proj((y if self.out_norm is None else self.out_norm(y)) * F.silu(z))
 
     def step(self, x_t, state):
         raise NotImplementedError("a multi-walk scan reads the whole token grid; it cannot decode token by token")

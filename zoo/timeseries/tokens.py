@@ -18,9 +18,10 @@ from .revin import instance_norm
 TOKEN_AXES = ("patches", "variables")
 
 
-def _backbone(d_model, pattern, mixers, directions, share_params, merge, mlp, mlp_ratio, norm, dropout):
+def _backbone(d_model, pattern, mixers, directions, share_params, merge, mlp, mlp_ratio, norm, dropout, post_norm):
     return Backbone(d_model, pattern=pattern, mixers=mixers, mlp=mlp, mlp_ratio=mlp_ratio, norm=norm,
-                    dropout=dropout, directions=directions, share_params=share_params, merge=merge)
+                    dropout=dropout, directions=directions, share_params=share_params, merge=merge,
+                    post_norm=post_norm)
 
 
 @register_builder("variate_forecaster")
@@ -31,13 +32,13 @@ class VariateForecaster(nn.Module):
     def __init__(self, lookback: int, horizon: int, n_vars: int, d_model: int = 64, pattern: str = "MM",
                  mixers: dict | None = None, directions: str = "bidirectional", share_params: bool = False,
                  merge: str = "sum", mlp: str | None = "gelu", mlp_ratio: float = 2.0, norm: str = "layernorm",
-                 dropout: float = 0.1, revin: bool = True):
+                 dropout: float = 0.1, revin: bool = True, post_norm: bool = False):
         super().__init__()
         self.revin = instance_norm(revin, n_vars)
         self.embed = nn.Linear(lookback, d_model)
         self.dropout = nn.Dropout(dropout)
         self.backbone = _backbone(d_model, pattern, mixers, directions, share_params, merge, mlp, mlp_ratio, norm,
-                                  dropout)
+                                  dropout, post_norm)
         self.head = nn.Linear(d_model, horizon)
 
     def forward(self, x):
@@ -61,7 +62,7 @@ class PatchForecaster(nn.Module):
                  d_model: int = 64, pattern: str = "AA", mixers: dict | None = None, directions: str = "forward",
                  share_params: bool = False, merge: str = "sum", mlp: str | None = "gelu", mlp_ratio: float = 2.0,
                  norm: str = "layernorm", dropout: float = 0.1, revin: bool = True, position: bool = True,
-                 token_axis: str = "patches"):
+                 token_axis: str = "patches", post_norm: bool = False):
         super().__init__()
         if not 1 <= patch_len <= lookback or stride < 1:
             raise ValueError(f"patch_len={patch_len}, stride={stride}: need 1 <= patch_len <= lookback={lookback} "
@@ -75,7 +76,7 @@ class PatchForecaster(nn.Module):
         self.position = nn.Parameter(0.02 * torch.randn(self.n_patches, d_model)) if position else None
         self.dropout = nn.Dropout(dropout)
         self.backbone = _backbone(d_model, pattern, mixers, directions, share_params, merge, mlp, mlp_ratio, norm,
-                                  dropout)
+                                  dropout, post_norm)
         self.head = nn.Linear(self.n_patches * d_model, horizon)
 
     def patches(self, x):

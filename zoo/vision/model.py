@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..backbone import Block, _check_pattern, _mixer_kwargs
+from ..backbone import Block, _check_pattern, _mixer_kwargs, residual_stream
 from ..layers import MLPS, build_mixer, build_norm
 from ..layers.directional import Directional
+from ..layers.init import no_weight_decay
 from ..layers.merge import check_merge
 from ..layers.mlp import hidden_size
 from ..layers.multiscan import MultiScanMamba
+from ..layers.weights import apply_init
 from ..registry import register_builder
 from ..scan import image_scan
 
@@ -40,6 +42,18 @@ def cls_index(cls_token, n_patches: int) -> int | None:
     return cls_token
 
 
+def patch_stem(in_channels: int, d_model: int, patch_size: int, convs: int | None) -> nn.Module:
+    """Images -> (batch, d_model, H/patch_size, W/patch_size): one patchifying conv, or PlainMamba's conv stack."""
+    if convs is None:
+        return nn.Conv2d(in_channels, d_model, patch_size, stride=patch_size)
+    if convs < 0 or patch_size % 2:
+        raise ValueError(f"conv_stem={convs} needs 0 or more convs and an even patch_size, got {patch_size}")
+    act = lambda c_in, k, s: [nn.Conv2d(c_in, 64, k, stride=s, padding=k // 2, bias=False),  # noqa: E731
+                              nn.BatchNorm2d(64), nn.ReLU()]
+    layers = act(in_channels, 7, 2) + [m for _ in range(convs) for m in act(64, 3, 1)]
+    return nn.Sequential(*layers, nn.Conv2d(64, d_model, patch_size // 2, stride=patch_size // 2))
+
+
 class PatchMerging(nn.Module):
     """(batch, H*W, C) -> (batch, H/2*W/2, 2C): each 2x2 neighbourhood concatenated, normed, projected."""
 
@@ -58,7 +72,7 @@ class PatchMerging(nn.Module):
         return self.proj(self.norm(x))
 
 
-@register_builder("vision_mamba")
+@register_builder("vision_mamba", revision=2)
 class VisionModel(nn.Module):
     """(batch, channels, height, width) images -> (batch, n_classes) logits.
 
@@ -69,14 +83,19 @@ class VisionModel(nn.Module):
     `conv` '1d' along the walk or '2d' on the grid, and `direction_embedding`); other mixers run once per walk
     (Directional). `stages`: None for `depth` blocks at d_model, or a list of block counts, each stage at twice
     the width of the last on a 2x2-merged grid (VMamba's hierarchy). The pattern's codes cycle over a stage's
-    blocks.
+    blocks. `conv_stem`: None cuts patches with one conv; n, PlainMamba's stem (a 7x7 conv of stride 2 to 64
+    channels, n 3x3 convs, each with batch norm and ReLU, then a patch_size/2 patchifying conv). `out_norm`: VMamba's LayerNorm on the merged walks before the gate.
+    `init`: a scheme of zoo.layers.weights ('vim', 'trunc_normal', 'torch').
+    The position embedding and the class token take no weight decay, as in Vim's and timm's groups; the
+    residual stream is kept in float32 under autocast (Vim's residual_in_fp32).
     """
 
     def __init__(self, image_size, in_channels: int, n_classes: int, patch_size: int = 4, d_model: int = 64,
                  depth: int = 4, stages: list | None = None, pattern: str = "M", mixers: dict | None = None,
                  order="sweep", directions: str = "forward", merge: str = "mean", share_params: bool = False,
                  conv: str = "1d", direction_embedding: bool = False, cls_token="none", pos_embed: bool = True,
-                 mlp: str | None = None, mlp_ratio: float = 4.0, norm: str = "layernorm", dropout: float = 0.0):
+                 mlp: str | None = None, mlp_ratio: float = 4.0, norm: str = "layernorm", dropout: float = 0.0,
+                 init: str = "vim", conv_stem: int | None = None, out_norm: bool = False):
         super().__init__()
         _check_pattern(pattern)
         check_merge(merge)
@@ -94,18 +113,20 @@ class VisionModel(nn.Module):
             raise ValueError("conv='2d' convolves the patch grid, where a class token has no place; "
                              "use cls_token=none or conv='1d'")
 
-        self.patch_embed = nn.Conv2d(in_channels, d_model, patch_size, stride=patch_size)
+        self.patch_embed = patch_stem(in_channels, d_model, patch_size, conv_stem)
         self.pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1], d_model)) if pos_embed else None
         self.cls = nn.Parameter(torch.zeros(1, 1, d_model)) if self.cls_at is not None else None
         for p in (self.pos_embed, self.cls):
             if p is not None:
                 nn.init.trunc_normal_(p, std=0.02)
+                no_weight_decay(p)
 
         def block(dim, grid, code):
             scan = image_scan(order, directions, *grid, token_at=self.cls_at)
             if code == "M":
                 mixer = MultiScanMamba(dim, scan, grid=grid, conv=conv, share_params=share_params, merge=merge,
-                                       direction_embedding=direction_embedding, **kwargs.get(code, {}))
+                                       direction_embedding=direction_embedding, out_norm=out_norm,
+                                       **kwargs.get(code, {}))
             else:
                 mixer = Directional(lambda: build_mixer(code, dim, **kwargs.get(code, {})), scan, dim, share_params,
                                     merge)
@@ -120,9 +141,10 @@ class VisionModel(nn.Module):
             self.stages.append(nn.Sequential(*(block(dim, grid, pattern[j % len(pattern)]) for j in range(n_blocks))))
         self.norm = build_norm(norm, dim)
         self.head = nn.Linear(dim, n_classes)
+        apply_init(self, init, n_layer=sum(depths), n_residuals=2 if mlp else 1, head=self.head)
 
     def forward(self, images):
-        x = self.patch_embed(images).flatten(2).transpose(1, 2)        # (batch, H*W, d_model), row-major
+        x = residual_stream(self.patch_embed(images).flatten(2).transpose(1, 2))  # (batch, H*W, d_model)
         if self.pos_embed is not None:
             x = x + self.pos_embed
         if self.cls is not None:
