@@ -40,7 +40,13 @@ def front_blocks(tables: dict, sources: list[dict], plots: dict, details: str) -
     blocks = [("h", 2, "The survey's taxonomy: every registered variant", "taxonomy"),
               ("p", "Each variant by the survey section it belongs to and its domain; a linked name has "
                     "results in its domain's leaderboard below."),
-              taxonomy_table(ran)]
+              taxonomy_table(ran),
+              ("h", 3, "At the papers' sizes", "sizes"),
+              ("p", "Each variant built at the size its paper headlines (on PyTorch's meta device), our parameter "
+                    "count beside the one the paper publishes; `python -m zoo params --size paper` prints it "
+                    "and results/published/params.csv keeps it. A count the papers do not publish, or one "
+                    "that counts a different layer, says why."),
+              sizes_table()]
     for domain in order:
         entries = by_domain[domain]
         lines, cited = _compact(entries, sources, details)
@@ -81,6 +87,18 @@ def taxonomy_table(ran: dict[str, str]) -> tuple:
         return f"[`{n}`](#{anchor('domain', ran[n])})" if n in ran else f"`{n}` (not run)"
     rows = [[s] + [", ".join(name(n) for n in cells.get((s, d), [])) or "—" for d in columns] for s in sections]
     return ("table", ["survey section", *(DOMAINS.get(d, d) for d in columns)], rows)
+
+
+def sizes_table() -> tuple:
+    from zoo.sizes import size_rows, within
+
+    def published(r):
+        if r["published_params"] is None:
+            return "—"
+        ok = "" if within(r["params"], r["published_params"]) else " (beyond 3%)"
+        return f"{r['published_params']:,}{ok}"
+    rows = [[f"`{r['name']}`", r["size"], f"{r['params']:,}", published(r), r["source"]] for r in size_rows("paper")]
+    return ("table", ["model", "size", "our count", "published", "source"], rows)
 
 
 def _compact(entries, sources: list[dict], details: str) -> tuple[list[list[str]], list[dict]]:

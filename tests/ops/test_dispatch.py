@@ -71,6 +71,16 @@ def test_auto_on_cpu_is_the_checked_fused_kernel_and_recorded(checks_fused):
     assert fallbacks() == {} and [op for op, _ in checks_fused] == ["selective_scan", "ssd"]
 
 
+def test_auto_first_met_under_inference_mode_checks_the_kernel_and_keeps_it(checks_fused):
+    """Lightning evaluates under inference_mode; a kernel combination first met there (Mamba-2 scored at a
+    longer length than it trained on) is checked with gradients on and runs fused, not as a fallback."""
+    with torch.inference_mode():
+        ssd(**ssd_inputs(seqlen=9), chunk_size=4)
+        selective_scan(**scan_inputs(seqlen=16))
+    assert last_backend("ssd") == "fused" and last_backend("selective_scan") == "fused"
+    assert fallbacks() == {} and [op for op, _ in checks_fused] == ["ssd", "selective_scan"]
+
+
 def test_auto_on_cpu_computes_an_ssd_of_one_chunk_on_chunked_by_choice(checks_fused):
     ssd(**ssd_inputs(seqlen=16), chunk_size=16)
     assert last_backend("ssd") == "chunked" and fallbacks() == {} and checks_fused == []

@@ -97,3 +97,12 @@ def test_every_details_link_lands_on_a_section_of_the_details_page(pages):
     links = re.findall(r'href="details\.html#([^"]+)"', front)
     assert links and set(links) <= ids
     assert 'href="index.html"' in details
+
+
+def test_the_front_page_shows_our_count_beside_the_published_one():
+    from runners.front import sizes_table
+    kind, columns, rows = sizes_table()
+    assert kind == "table" and columns == ["model", "size", "our count", "published", "source"]
+    vim_s = next(r for r in rows if r[:2] == ["`vim`", "vim_s"])
+    assert vim_s[2:4] == ["25,796,200", "26,000,000"]
+    assert next(r for r in rows if r[0] == "`jamba_style`")[3] == "—"

@@ -87,6 +87,29 @@ def test_hash_follows_the_resolved_model_not_the_command(monkeypatch):
     assert train.config_hash(plain) != before  # editing a variant file reruns the runs that use it
 
 
+def test_a_builder_change_makes_only_its_own_models_records_stale(monkeypatch):
+    """A record is found by its hash: raising a builder's revision (its code computes something else) or
+    changing one of its defaults must change the hash of its models' runs, and of no other builder's."""
+    import inspect
+
+    from zoo import registry
+    lm, vision = (compose("train", [f"pipeline={p}", f"model.name={m}"]) for p, m in (("mqar", "mamba"),
+                                                                                    ("mnist", "vim")))
+    before = train.config_hash(lm), train.config_hash(vision)
+    monkeypatch.setitem(registry._REVISIONS, "language_model", registry._REVISIONS["language_model"] + 1)
+    assert train.config_hash(lm) != before[0] and train.config_hash(vision) == before[1]
+    monkeypatch.undo()
+    assert (train.config_hash(lm), train.config_hash(vision)) == before
+    builder = registry._BUILDERS["language_model"]
+    signature = inspect.signature(builder)
+    changed = signature.replace(parameters=[p.replace(default="torch") if p.name == "init" else p
+                                            for p in signature.parameters.values()])
+    monkeypatch.setattr(builder, "__signature__", changed, raising=False)
+    assert train.config_hash(lm) != before[0] and train.config_hash(vision) == before[1]
+    monkeypatch.setattr(registry, "CORE_REVISION", registry.CORE_REVISION + 1)
+    assert train.config_hash(vision) != before[1]
+
+
 def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
     from tasks.language.task import TokenTask
 

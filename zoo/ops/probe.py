@@ -72,7 +72,9 @@ def _on(inputs, device):
 def outputs_and_grads(fn, inputs: dict) -> dict:
     """fn(**inputs) -> (out, state); backprop a fixed random cotangent into both. Returns the outputs and the
     gradient of every floating-point input ("grad <name>")."""
-    with torch.enable_grad():  # `auto` may be asked from inside no_grad (evaluation)
+    # `auto` may be asked from inside no_grad or inference_mode (Lightning evaluates under it): enable_grad
+    # alone does not lift inference_mode, and a check failed that way would disable a sound kernel
+    with torch.inference_mode(False), torch.enable_grad():
         kw = {k: v.detach().clone().requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
               for k, v in inputs.items()}
         out, state = fn(**kw)
