@@ -47,23 +47,25 @@ class Block(nn.Module):
         return x if self.mlp is None else self._residual(x, self.mlp, self.mlp_norm)
 
     def forward(self, x, with_state=False):
-        if not with_state:
-            return self._add_mlp(self._residual(x, self.mixer, self.norm))
-        state = []
-        x = self._residual(x, lambda h: _keep(self.mixer(h, with_state=True), state), self.norm)
-        return self._add_mlp(x), state[0]
+        state = None
+
+        def mix(h):
+            nonlocal state
+            if not with_state:
+                return self.mixer(h)
+            y, state = self.mixer(h, with_state=True)
+            return y
+        x = self._add_mlp(self._residual(x, mix, self.norm))
+        return (x, state) if with_state else x
 
     def step(self, x_t, state):
-        new = []
-        x_t = self._residual(x_t, lambda h: _keep(self.mixer.step(h, state), new), self.norm)
-        return self._add_mlp(x_t), new[0]
+        new = None
 
-
-def _keep(out_and_state, into: list):
-    """(out, state) -> out, the state appended to `into`: lets a mixer that also returns its state sit where
-    the residual expects a function of x alone."""
-    into.append(out_and_state[1])
-    return out_and_state[0]
+        def mix(h):
+            nonlocal new
+            y, new = self.mixer.step(h, state)
+            return y
+        return self._add_mlp(self._residual(x_t, mix, self.norm)), new
 
 
 class Backbone(nn.Module):

@@ -139,3 +139,11 @@ def test_the_residual_stream_stays_float32_under_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         model(torch.randn(2, 1, 32, 32))
     assert streams == [torch.float32]
+
+
+@pytest.mark.parametrize("scheme", ["mamba", "vim", "trunc_normal"])
+def test_no_scheme_redraws_the_dt_bias(scheme):
+    """The dt bias is the initial step size: whatever a scheme does to Linear biases leaves it in range."""
+    mixer = language("mamba", init=scheme).backbone.blocks[0].mixer
+    dt = F.softplus(mixer.dt_proj.bias)
+    assert dt.min() >= 1e-3 * 0.999 and dt.max() <= 0.1 * 1.001

@@ -13,8 +13,7 @@ Each scheme follows the rules of the code its papers released (read there for fa
   projection this way, ours keeps the Mamba dt initialisation their papers describe (the variant says so).
 - `torch`: PyTorch's own defaults (the forecasters' and PyG's reference codes add nothing to them).
 
-The SSM parameters (dt, A, D, x_proj) keep the initialisation their mixers give them in every scheme, as
-in every reference code: those are set by `zoo.layers.init`.
+The dt bias, A and D keep the initialisation their mixers give them (zoo.layers.init) in every scheme.
 """
 from __future__ import annotations
 
@@ -75,7 +74,7 @@ def _trunc_linear(module):
     for m in module.modules():
         if isinstance(m, nn.Linear):
             nn.init.trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
+            if m.bias is not None and not getattr(m.bias, "_no_reinit", False):
                 nn.init.zeros_(m.bias)
 
 
