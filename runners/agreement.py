@@ -1,11 +1,14 @@
 """How far two sets of records agree: every finished run recorded in both (same suite and config hash), whether
 all its metrics are identical, and by how much its primary metric moved where they are not.
 
-    python -m runners.agreement OTHER [--records results/records] [--tolerance 0] [--show 20]
+    python -m runners.agreement OTHER [--records results/records] [--tolerance 0] [--show 20] [--by hash|command]
 
 For example, after `make reproduce` in a fresh clone whose records were removed first:
 
     .venv/bin/python -m runners.agreement ../mambazoo/results/records    # the fresh runs against the committed
+
+`--by command` matches runs by the command that made them instead of the config hash: after a change to what a
+model computes (a new builder revision makes every hash new), it says which numbers the change moved.
 
 Exit status 1 when a primary metric differs by more than --tolerance (in the unit the report shows: points
 for accuracies), 0 otherwise. Each side's devices and commits are printed: on the CPU, the same command gives
@@ -23,12 +26,16 @@ from pathlib import Path
 from runners.report_rows import is_accuracy, is_number, newest, read_records
 
 
-def finished(root: Path) -> dict[tuple, dict]:
-    """{(suite, config hash): record} of the finished runs under `root` (the newest of each)."""
+def finished(root: Path, by: str = "hash") -> dict[tuple, dict]:
+    """{(suite, config hash or command): record} of the finished runs under `root` (the newest of each)."""
     if not root.is_dir():
         raise SystemExit(f"agreement: {root} is not a folder of records")
-    return {(r.get("suite"), r["config_hash"]): r for r in newest(read_records(root))
-            if r.get("status") == "ok" and r.get("config_hash")}
+    field = {"hash": "config_hash", "command": "command"}[by]
+    runs = sorted((r for r in read_records(root) if r.get("status") == "ok" and r.get(field)),
+                  key=lambda r: str(r.get("finished_at", "")))
+    if by == "hash":
+        runs = newest(runs)
+    return {(r.get("suite"), r[field]): r for r in runs}  # sorted by time: the newest of a command stays
 
 
 def compare(ours: dict[tuple, dict], theirs: dict[tuple, dict]) -> dict:
@@ -89,8 +96,10 @@ def main(argv=None) -> int:
     p.add_argument("--records", type=Path, default=Path("results/records"))
     p.add_argument("--tolerance", type=float, default=0.0, help="largest primary-metric difference that passes")
     p.add_argument("--show", type=int, default=20, help="how many differing runs to list, largest first")
+    p.add_argument("--by", choices=("hash", "command"), default="hash",
+                   help="match runs by config hash, or by the command that made them (across a model change)")
     a = p.parse_args(argv)
-    ours, theirs = finished(a.records), finished(a.other)
+    ours, theirs = finished(a.records, a.by), finished(a.other, a.by)
     found = compare(ours, theirs)
     print(_sides(ours, f"ours ({a.records})"))
     print(_sides(theirs, f"theirs ({a.other})"))

@@ -67,3 +67,14 @@ def test_a_diverged_run_agrees_with_a_diverged_run_and_not_with_a_number(tmp_pat
     [(delta, _, _, _, y)] = found["differ"]
     assert delta == float("inf") and y == 0.5
     assert agreement.main([str(tmp_path / "b"), "--records", str(tmp_path / "a"), "--tolerance", "100"]) == 1
+
+
+def test_by_command_matches_runs_across_a_model_change(tmp_path):
+    """A new builder revision gives every run a new hash; the same command still names the same run."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    old = record("mqar", "mamba", 0, {"test/acc": 0.2})
+    write(theirs, old)
+    write(ours, old | {"config_hash": "cd" * 32, "metrics": {"test/acc": 0.9}})
+    assert agreement.compare(agreement.finished(ours), agreement.finished(theirs))["differ"] == []
+    found = agreement.compare(agreement.finished(ours, "command"), agreement.finished(theirs, "command"))
+    assert [(round(d, 6), x, y) for d, _, _, x, y in found["differ"]] == [(70.0, 0.9, 0.2)]
