@@ -121,7 +121,7 @@ def resolved_config(name: str, size: str | None = None, **overrides) -> dict:
     """The settings `create_model(name, size=..., **overrides)` builds with: the defaults, deep-merged with
     the named size's settings (None: the variant's own), then with overrides."""
     entry = model_info(name)
-    defaults = _merge(entry.defaults, (size_spec(name, size)["config"] or {}) if size is not None else {})
+    defaults = _merge(entry.defaults, size_spec(name, size)["config"] if size is not None else {})
     _check_settings(name, entry.builder, overrides, "")
     _check_sizes(_merge(_signature_defaults(_BUILDERS[entry.builder]), defaults), overrides)
     return _merge(defaults, overrides)
@@ -143,8 +143,8 @@ def fingerprint(name: str) -> dict:
     """What a model's records depend on beyond its settings: its builder, the builder's and the shared
     core's revisions, and the builder's own defaults."""
     builder = model_info(name).builder
-    defaults = {k: v for k, v in _signature_defaults(_BUILDERS[builder]).items()}
-    return {"builder": builder, "revision": _REVISIONS[builder], "core": CORE_REVISION, "defaults": defaults}
+    return {"builder": builder, "revision": _REVISIONS[builder], "core": CORE_REVISION,
+            "defaults": _signature_defaults(_BUILDERS[builder])}
 
 
 def count_parameters(model) -> int:

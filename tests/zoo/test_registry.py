@@ -81,6 +81,21 @@ def test_variant_file_errors_name_the_file(tmp_path, scratch_registry):
     bad.write_text(f"name: z\nbuilder: language_model\ntaxonomy: {TAXONOMY}\nconfig: {{d_stat: 3}}\n")
     with pytest.raises(ValueError, match=r"bad\.yaml.*no setting 'd_stat'"):
         zoo.load_variants(bad)
+    bad.write_text(f"name: s\nbuilder: language_model\ntaxonomy: {TAXONOMY}\nsizes: {{big: {{confg: {{}}}}}}\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml\): size 'big' must be a name other than 'paper' holding"):
+        zoo.load_variants(bad)
+    bad.write_text(f"name: t\nbuilder: language_model\ntaxonomy: {TAXONOMY}\nsizes: {{big: {{config: {{widht: 8}}}}}}\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml\) \(size big\) has no setting 'widht'"):
+        zoo.load_variants(bad)
+
+
+def test_a_variant_file_adds_its_paper_size_as_config(tmp_path, scratch_registry):
+    (tmp_path / "wide.yaml").write_text(
+        f"name: wide\nbuilder: language_model\ntaxonomy: {TAXONOMY}\nconfig: {{d_model: 16, pattern: M}}\n"
+        "sizes: {big: {io: {vocab_size: 100}, config: {d_model: 32}, published: {params: 9000, source: me}}}\n")
+    zoo.load_variants(tmp_path)
+    assert zoo.create_model("wide", size="paper", vocab_size=10).embed.weight.shape == (10, 32)
+    assert zoo.resolved_config("wide", size="big", pattern="MM") == {"d_model": 32, "pattern": "MM"}
 
 
 def test_every_domain_folder_registers_its_builders():
