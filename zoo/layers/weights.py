@@ -44,6 +44,11 @@ def apply_init(model: nn.Module, scheme: str, n_layer: int, n_residuals: int = 1
         INITS[scheme](model, n_layer=n_layer, n_residuals=n_residuals, head=head)
 
 
+def _zero_bias(linear: nn.Linear):
+    if linear.bias is not None and not getattr(linear.bias, "_no_reinit", False):
+        nn.init.zeros_(linear.bias)
+
+
 @register_init("torch")
 def _torch(model, **_):
     pass
@@ -52,8 +57,8 @@ def _torch(model, **_):
 @register_init("mamba")
 def _mamba(model, n_layer: int, n_residuals: int = 1, **_):
     for module in model.modules():
-        if isinstance(module, nn.Linear) and module.bias is not None and not getattr(module.bias, "_no_reinit", False):
-            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Linear):
+            _zero_bias(module)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
     scale = math.sqrt(n_residuals * n_layer)
@@ -74,8 +79,7 @@ def _trunc_linear(module):
     for m in module.modules():
         if isinstance(m, nn.Linear):
             nn.init.trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None and not getattr(m.bias, "_no_reinit", False):
-                nn.init.zeros_(m.bias)
+            _zero_bias(m)
 
 
 @register_init("vim")
