@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUITE  ?= survey
 LAUNCHER ?= joblib
 
-.PHONY: install reproduce report check-page test test-all bench bench-decode clean
+.PHONY: install reproduce report check-page test test-all bench bench-decode gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ bench: $(STAMP)
 # decoding tokens/s and state memory against generated length: Mamba, Mamba-2, Transformer++
 bench-decode: $(STAMP)
 	$(BIN)/python -m runners.bench_decode $(ARGS)
+
+# On a CUDA machine: the gpu tests, the Triton kernels against the oracle, one training run per domain and the
+# benchmarks, all in results/gpu_check/ (runners/gpu_check.py). PY=python3 uses that machine's own Python and
+# packages instead of .venv (a GPU machine lent for minutes has its torch already; nothing is installed then).
+PY ?= $(BIN)/python
+gpu-check: $(if $(filter $(BIN)/python,$(PY)),$(STAMP))
+	$(PY) -m runners.gpu_check $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache outputs

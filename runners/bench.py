@@ -251,8 +251,7 @@ def bench_op(op, impls, a, device):
 
 
 def write_csv(rows, a, device, name, found):
-    slug = "cpu" if device.type == "cpu" else torch.cuda.get_device_name(device).split()[-1].lower()
-    path = Path(a.out or f"results/benchmarks/scan_{slug}.csv")
+    path = Path(a.out or f"results/benchmarks/scan_{env.device_slug(device)}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
     fields = ["date", "device", "versions", "dtype", "batch", "dim", "dstate", "op", "impl", "seqlen",

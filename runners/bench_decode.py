@@ -3,6 +3,7 @@ Transformer++ of equal parameters (their registry variants at the byte vocabular
 
     python -m runners.bench_decode                                  # CPU, lengths 128 .. 8192, batch 1 and 8
     python -m runners.bench_decode --lengths 128,1024 --batches 1 --models mamba,transformerpp
+    python -m runners.bench_decode --device cuda --size paper       # Mamba-130M against Transformer++ 125M
 
 Each measurement prefills a 16-byte prompt in one parallel pass, then decodes `length` tokens one recurrent
 step at a time (greedy), as LanguageModel.generate does; tokens/s counts every sequence of the batch. The
@@ -28,21 +29,33 @@ PROMPT = 16
 
 
 def decoding_matches(model, vocab: int) -> bool:
-    ids = torch.randint(0, vocab, (2, PROMPT), generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(0, vocab, (2, PROMPT), generator=torch.Generator().manual_seed(0)).to(_device(model))
     out = model.generate(ids, 24)
     with torch.no_grad():
         return torch.equal(out[:, PROMPT:], model(out[:, :-1])[:, PROMPT - 1:].argmax(-1))
 
 
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _sync(device: torch.device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def measure(model, batch: int, length: int, vocab: int) -> dict:
-    ids = torch.randint(0, vocab, (batch, PROMPT), generator=torch.Generator().manual_seed(1))
+    device = _device(model)
+    ids = torch.randint(0, vocab, (batch, PROMPT), generator=torch.Generator().manual_seed(1)).to(device)
     with torch.no_grad():
         h, state = model.backbone.prefill(model.embed(ids))
         token = model.head(h[:, -1]).argmax(-1)
+        _sync(device)
         start = time.perf_counter()
         for _ in range(length):
             h, state = model.backbone.step(model.embed(token), state)
             token = model.head(h).argmax(-1)
+        _sync(device)
         seconds = time.perf_counter() - start
     # the floats the model says a sequence carries after the prompt and `length` tokens (tests check that
     # state_size counts the tensors step() returns), in the float32 of this benchmark
@@ -58,16 +71,22 @@ def main(argv=None):
     p.add_argument("--batches", default="1,8")
     p.add_argument("--vocab", type=int, default=256)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", default="results/benchmarks/decode_cpu.csv")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--size", default=None, help="a registry size of every model (e.g. paper); default: the CPU size")
+    p.add_argument("--out", default=None, help="CSV path (default results/benchmarks/decode_<device>.csv)")
     a = p.parse_args(argv)
     from tqdm import tqdm
 
+    device = torch.device(a.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("bench_decode: --device cuda asked for, but torch sees no CUDA device")
     torch.set_num_threads(a.threads)
     lengths, batches = [int(n) for n in a.lengths.split(",")], [int(n) for n in a.batches.split(",")]
     rows = []
     for name in a.models.split(","):
         torch.manual_seed(0)
-        model = zoo.create_model(name, vocab_size=a.vocab).eval()
+        sized = {} if a.size is None else {"size": a.size}
+        model = zoo.create_model(name, vocab_size=a.vocab, **sized).to(device).eval()
         if not decoding_matches(model, a.vocab):
             print(f"{name}: REFUSED, its decoding differs from the argmax of its parallel forward")
             continue
@@ -80,14 +99,13 @@ def main(argv=None):
                       f"state {row['state_bytes_per_sequence']:,} bytes per sequence")
     if not rows:
         raise SystemExit("bench_decode: no model was measured (every one refused, or --models named none)")
-    out = Path(a.out)
+    out = Path(a.out or f"results/benchmarks/decode_{env.device_slug(device)}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[*rows[0], "threads", "device", "torch"])
         w.writeheader()
         for row in rows:
-            w.writerow({**row, "threads": a.threads, "device": env.device_name(torch.device("cpu")),
-                        "torch": torch.__version__})
+            w.writerow({**row, "threads": a.threads, "device": env.device_name(device), "torch": torch.__version__})
     plots(rows, out.with_suffix(""))
     print(f"wrote {out} and its plots")
     return 0

@@ -12,6 +12,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("torch", "triton", "lightning", "hydra-core", "mambapy", "mamba-ssm", "wandb")
 
 
+def device_slug(device: torch.device) -> str:
+    """A short file-name word for the device: cpu, or the GPU's model (h200, h100, a100, ...)."""
+    device = torch.device(device)
+    return "cpu" if device.type == "cpu" else torch.cuda.get_device_name(device).split()[-1].lower()
+
+
 def device_name(device: torch.device) -> str:
     device = torch.device(device)
     if device.type == "cuda":
@@ -39,7 +45,17 @@ def versions() -> dict[str, str]:
             pass
     if torch.version.cuda:
         found["cuda"] = torch.version.cuda
+    if torch.cuda.is_available():
+        found["driver"] = _driver()
     return found
+
+
+def _driver() -> str:
+    try:
+        return subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True,
+                              text=True, timeout=30).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def git_commit() -> str:
