@@ -128,7 +128,7 @@ def run(cfg, overrides: list[str]) -> dict:
     device = trainer.strategy.root_device
     dispatch.reset_backend_log()
     baseline_mb = env.reset_peak_memory(device)
-    start = time.perf_counter()
+    start, outcomes = time.perf_counter(), {}
     try:
         trainer.fit(task, datamodule=data, ckpt_path=resume, weights_only=True)
         # a resumed run whose last validation came before the kill still reports it
@@ -137,6 +137,8 @@ def run(cfg, overrides: list[str]) -> dict:
         for result in trainer.test(task, datamodule=data, verbose=False):
             metrics.update({k: float(v) for k, v in result.items()})
         record.update(status="ok", metrics=metrics)
+        # one process's share of the test set is not the test set: outcomes only from a single process
+        outcomes = task.outcomes.arrays() if trainer.world_size == 1 else {}
     except Exception as exc:  # a run that dies is recorded as failed, and the caller goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], metrics={})
     per_s = meter.per_s()
@@ -151,8 +153,12 @@ def run(cfg, overrides: list[str]) -> dict:
     if resume is not None:
         record["resumed_from_step"] = checkpoints[0].resumed_from
     if trainer.is_global_zero:
-        write_record(record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"]),
-                     record)
+        path = record_path(results / "records", cfg.suite_name, record["run_name"], record["config_hash"])
+        if record["status"] == "ok" and outcomes:
+            from tasks.outcomes import save
+            save(path.with_suffix(".npz"), outcomes)
+            record["outcomes"] = path.with_suffix(".npz").name
+        write_record(path, record)
         if not cfg.trainer.keep_checkpoint:
             saved.unlink(missing_ok=True)
         if cfg.trainer.keep_weights and record["status"] == "ok":

@@ -11,6 +11,8 @@ import lightning as L
 import torch
 from torch import nn
 
+from .outcomes import Outcomes
+
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Weight decay on matrices only: never on parameters marked `_no_weight_decay` (A_log, D, dt bias,
@@ -46,6 +48,7 @@ class Task(L.LightningModule):
                        warmup_steps=schedule.warmup_steps, min_lr_ratio=schedule.min_lr_ratio,
                        total_steps=cfg.trainer.max_steps)
         self.grad_clip = optim.grad_clip
+        self.outcomes = Outcomes()  # the test split's per-example outcomes (tasks/outcomes.py)
 
     def forward(self, inputs):
         return self.model(inputs)
@@ -56,6 +59,14 @@ class Task(L.LightningModule):
 
     def on_validation_epoch_end(self):
         self._log_epoch("val")
+
+    def on_test_epoch_start(self):
+        self.outcomes.reset()
+
+    def keep(self, split: str, name: str, num, den, targets, kind: str = "ratio"):
+        """Per-example outcomes of a test metric (see tasks/outcomes.py); other splits keep none."""
+        if split == "test":
+            self.outcomes.add(name, num, den, targets, kind)
 
     def on_test_epoch_end(self):
         self._log_epoch("test")

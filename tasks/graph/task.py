@@ -84,6 +84,12 @@ class NodeClassifyTask(GraphTask):
     def score(self, key, logits, batch):
         logits = logits.float()
         self.metrics[metric_key(key.format("acc"))].update(logits.argmax(-1), batch.y)
+        # per graph and class: its nodes of that class, and how many of them were right
+        cell = batch.batch * self.classes + batch.y
+        cells = batch.num_graphs * self.classes
+        nodes = torch.bincount(cell, minlength=cells).view(-1, self.classes)
+        right = torch.bincount(cell, weights=(logits.argmax(-1) == batch.y).double(), minlength=cells)
+        self.keep(key.split("/")[0], key.format("acc"), right.view(-1, self.classes), nodes, batch.y)
         self.metrics[metric_key(key.format("loss"))].update(weighted_cross_entropy(logits, batch.y, self.classes),
                                                             weight=batch.y.numel())
 
@@ -111,3 +117,6 @@ class GraphRegressTask(GraphTask):
         pred = pred.float().squeeze(-1) * self.std + self.mean
         for name in self.names:
             self.metrics[metric_key(key.format(name))].update(pred, batch.y)
+        split, error = key.split("/")[0], pred - batch.y
+        self.keep(split, key.format("mae"), error.abs(), 1, batch.y)
+        self.keep(split, key.format("rmse"), error.pow(2), 1, batch.y, kind="sqrt")

@@ -29,13 +29,18 @@ class TokenTask(Task):
         names = [n for split in eval_names.values() for n in split]
         self.metrics = nn.ModuleDict({metric_key(n): MeanMetric() for n in names})
 
-    def _loss_and_hits(self, batch):
+    def _loss_and_hits(self, batch, per_sequence=False):
         inputs, targets = batch
         logits = self(inputs)
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)
+        nats = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE, reduction="none")
         scored = targets != IGNORE
+        loss = nats.sum() / scored.sum()
         hits = (logits.argmax(-1) == targets)[scored].float()
-        return loss, hits
+        if not per_sequence:
+            return loss, hits
+        # per sequence: nats, hits and scored positions, for the test split's outcomes
+        hit_rows = ((logits.argmax(-1) == targets) & scored).sum(1)
+        return loss, hits, (nats.view_as(targets).sum(1), hit_rows, scored.sum(1), targets)
 
     def training_step(self, batch, batch_idx):
         loss, hits = self._loss_and_hits(batch)
@@ -45,10 +50,11 @@ class TokenTask(Task):
         return loss
 
     def _eval_step(self, split, batch, dataloader_idx):
-        loss, hits = self._loss_and_hits(batch)
+        loss, hits, (nats, hit_rows, scored, targets) = self._loss_and_hits(batch, per_sequence=True)
         name = self.eval_names[split][dataloader_idx]
         value = loss / math.log(2) if self.metric == "bpb" else hits.mean()  # loss: nats per scored token
         self.metrics[metric_key(name)].update(value, weight=hits.numel())  # the mean over scored positions
+        self.keep(split, name, nats / math.log(2) if self.metric == "bpb" else hit_rows, scored, targets)
         if dataloader_idx == 0:
             self.log(f"{split}/loss", loss, add_dataloader_idx=False, batch_size=batch[0].shape[0])
 

@@ -31,6 +31,9 @@ class ForecastTask(Task):
         # weighted by element count, so the last, smaller batch counts as much per value as the others
         self.metrics[metric_key(f"{split}/mse")].update(error.pow(2).mean(), weight=error.numel())
         self.metrics[metric_key(f"{split}/mae")].update(error.abs().mean(), weight=error.numel())
+        per_window = error[0].numel()
+        self.keep(split, f"{split}/mse", error.pow(2).flatten(1).sum(1), per_window, y)
+        self.keep(split, f"{split}/mae", error.abs().flatten(1).sum(1), per_window, y)
 
     def validation_step(self, batch, batch_idx):
         self._eval_step("val", batch)

@@ -29,8 +29,11 @@ class ClassifyTask(Task):
         images, labels = batch
         logits = self(images).float()
         hits = (logits.argmax(-1) == labels).float()
+        losses = F.cross_entropy(logits, labels, reduction="none")
         self.metrics[metric_key(f"{split}/acc")].update(hits.mean(), weight=len(labels))
-        self.metrics[metric_key(f"{split}/loss")].update(F.cross_entropy(logits, labels), weight=len(labels))
+        self.metrics[metric_key(f"{split}/loss")].update(losses.mean(), weight=len(labels))
+        self.keep(split, f"{split}/acc", hits, 1, labels)
+        self.keep(split, f"{split}/loss", losses, 1, labels)
 
     def validation_step(self, batch, batch_idx):
         self._eval_step("val", batch)
