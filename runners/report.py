@@ -21,6 +21,8 @@ from runners import plots, tuning
 from runners.cells import count, fmt_stat, num, params, si
 from runners.front import anchor, front_blocks
 from runners.render import to_html, to_markdown
+from runners.scorecard import scorecard_blocks
+from runners.verdicts import verdicts, write_csv
 from runners.report_rows import (Row, direction, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
                                  pivoted, primary_metric, read_published, read_records, split_tuned)
 
@@ -30,16 +32,18 @@ DETAILS = "details.html"
 
 def build_report(records_dir, published_dir, out_dir) -> dict:
     """Write index.html (the front page, runners.front), details.html (every table), leaderboard.md (both, in
-    that order) and plots/*.svg under `out_dir`.
+    that order), verdicts.csv (runners.verdicts) and plots/*.svg under `out_dir`.
 
-    Returns {"markdown": path, "html": path, "details": path, "plots": [paths]}.
+    Returns {"markdown": path, "html": path, "details": path, "verdicts": path, "plots": [paths]}.
     """
     records = read_records(Path(records_dir))
     sources = read_published(Path(published_dir))
+    found = verdicts(Path(records_dir), Path(published_dir))
     out = Path(out_dir)
     try:
         (out / "plots").mkdir(parents=True, exist_ok=True)
-        front, details, written = report_blocks(records, sources, out)
+        front, details, written = report_blocks(records, sources, out, found)
+        write_csv(found, out / "verdicts.csv")
         for stale in set((out / "plots").glob("*.svg")) - set(written):
             stale.unlink()
         md, page, more = out / "leaderboard.md", out / "index.html", out / DETAILS
@@ -48,10 +52,11 @@ def build_report(records_dir, published_dir, out_dir) -> dict:
         more.write_text(to_html(details, "mambazoo leaderboard: details"))
     except OSError as e:
         raise SystemExit(f"report: cannot write the report to {e.filename or out}: {e.strerror or e}") from None
-    return {"markdown": md, "html": page, "details": more, "plots": written}
+    return {"markdown": md, "html": page, "details": more, "verdicts": out / "verdicts.csv", "plots": written}
 
 
-def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[list[tuple], list[tuple], list[Path]]:
+def report_blocks(records: list[dict], sources: list[dict], out: Path, found=()) -> tuple[list[tuple], list[tuple],
+                                                                                         list[Path]]:
     """The front page's and the details page's blocks (see runners.render) and the plot files drawn for them."""
     kept = newest(records)
     shown, trials = split_tuned(kept)
@@ -99,10 +104,10 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path) -> tuple[
         for task in sorted({src["task"] for src in unrun}):
             blocks += [("h", 3, f"Task `{task}`", anchor("paper", task)),
                        *_published_blocks([s for s in unrun if s["task"] == task])]
-    return _front(records, kept, tables, sources, drawn, benchmarks, failed), blocks, written
+    return _front(records, kept, tables, sources, drawn, benchmarks, failed, found), blocks, written
 
 
-def _front(records, kept, tables, sources, drawn, benchmarks, failed) -> list[tuple]:
+def _front(records, kept, tables, sources, drawn, benchmarks, failed, found) -> list[tuple]:
     head = [("h", 1, "mambazoo: the survey's comparisons"), ("p", _provenance(records, kept)),
             ("p", "One compact leaderboard per domain: a row is a model on one task, its primary test metric "
                   "the mean ± sample std over its seeds (accuracies in %; ↑: higher is better, ↓: lower is "
@@ -112,7 +117,8 @@ def _front(records, kept, tables, sources, drawn, benchmarks, failed) -> list[tu
                   f"reproduce each row and the papers' full tables are on the [details page]({DETAILS})"
                   + (f"; so are the [benchmarks]({DETAILS}#benchmarks)" if benchmarks else "")
                   + (f" and the [{len(failed)} failed runs]({DETAILS}#failed)" if failed else "") + ".")]
-    return head + ([("p", EMPTY)] if not kept else []) + front_blocks(tables, sources, drawn, DETAILS)
+    return head + ([("p", EMPTY)] if not kept else []) + scorecard_blocks(list(found), DETAILS) \
+        + front_blocks(tables, sources, drawn, DETAILS)
 
 
 def _provenance(records: list[dict], kept: list[dict]) -> str:

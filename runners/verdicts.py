@@ -87,11 +87,8 @@ def _get(rec: dict, dotted: str):
     return node
 
 
-def _matches(rec: dict, claim: dict, metric: str) -> bool:
-    if rec.get("suite") != claim["suite"] or rec.get("task") != claim["task"]:
-        return False
-    return all(str(_get(rec, k)) == str(v) for k, v in (claim.get("where") or {}).items()) and \
-        metric in (rec.get("metrics") or {})
+def _matches(rec: dict, where: dict, metric: str) -> bool:
+    return all(str(_get(rec, k)) == str(v) for k, v in where.items()) and metric in (rec.get("metrics") or {})
 
 
 def _metric(rec_pivot: str | None, claim: dict) -> tuple[str, dict]:
@@ -104,11 +101,15 @@ def _metric(rec_pivot: str | None, claim: dict) -> tuple[str, dict]:
 
 
 def runs_of(records: list[dict], claim: dict, model: str) -> tuple[dict[int, dict], str]:
-    """{seed: record} of one side of a claim, or ({}, why not)."""
-    mine = [r for r in records if r.get("model") == model and r.get("status") == "ok"]
+    """{seed: record} of one side of a claim, or ({}, why not). A `where` setting applies to a model whose
+    records have it (Graph-Mamba's node order selects its rows; GPS, which has none, is not filtered by it)."""
+    mine = [r for r in records if r.get("model") == model and r.get("status") == "ok"
+            and r.get("suite") == claim["suite"] and r.get("task") == claim["task"]]
     pivot = next((r.get("pivot") for r in mine if r.get("pivot")), None)
-    metric, where = _metric(pivot, claim)
-    chosen = [r for r in mine if _matches(r, dict(claim, where={**(claim.get("where") or {}), **where}), metric)]
+    metric, at = _metric(pivot, claim)
+    where = {k: v for k, v in {**(claim.get("where") or {}), **at}.items()
+             if any(_get(r, k) is not None for r in mine)}
+    chosen = [r for r in mine if _matches(r, where, metric)]
     if not chosen:
         return {}, f"no finished run of {model} reports {claim['metric']} in suite {claim['suite']}"
     rows = {row_key(untuned(r)) for r in chosen}

@@ -122,3 +122,39 @@ def test_the_csv_has_the_columns_and_a_bad_claim_is_refused(tmp_path):
     bad = claims(tmp_path, dict(id="y", a="mamba", b="attn", relation="matches"))
     with pytest.raises(SystemExit, match="matches with a margin"):
         verdicts.read_claims(bad)
+
+
+def test_a_where_selects_the_rows_of_the_model_that_has_the_setting(tmp_path):
+    records = tmp_path / "records"
+    for s in range(2):
+        run(records, "gps", s, hits(0.5, s))
+    for order, p in (("degree", 0.9), ("random", 0.2)):
+        for s in range(2):
+            name = f"copy/mamba/{order}/s{s}"
+            path = record_path(records, "language", name, f"{order}{s}" + "0" * 12)
+            store = outcomes.Outcomes()
+            h = hits(p, s)
+            store.add("test/acc", torch.tensor(h), 1, torch.arange(N))
+            outcomes.save(path.with_suffix(".npz"), store.arrays())
+            write_record(path, dict(suite="language", task="copy", model="mamba", seed=s, status="ok", run_name=name,
+                                    config_hash=f"{order}{s}", model_config={"order": order},
+                                    metrics={"test/acc": float(h.mean())}, outcomes=path.with_suffix(".npz").name,
+                                    finished_at="2026-12-04T00:00:00"))
+    pub = claims(tmp_path, dict(id="deg", a="mamba", b="gps", where={"model_config.order": "degree"}),
+                 dict(id="any", a="mamba", b="gps"))
+    found = {v.claim["id"]: v for v in verdicts.verdicts(records, pub)}
+    assert found["deg"].verdict == "reproduced" and found["deg"].diff == pytest.approx(0.4, abs=0.05)
+    assert "2 different configurations of mamba" in found["any"].reason
+
+
+def test_the_report_writes_the_scorecard_and_the_csv(tmp_path):
+    from runners.report import build_report
+    records = tmp_path / "records"
+    for s in range(2):
+        run(records, "mamba", s, hits(0.9, s))
+        run(records, "attn", s, hits(0.5, s))
+    pub = claims(tmp_path, dict(id="x", a="mamba", b="attn"), dict(id="y", a="attn", b="mamba"))
+    written = build_report(records, pub, tmp_path / "out")
+    page = written["html"].read_text()
+    assert "Scorecard" in page and "1 reproduced, 1 contradicted (of 2 claims" in page
+    assert [r["claim"] for r in csv.DictReader(written["verdicts"].open())] == ["x", "y"]
