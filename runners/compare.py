@@ -289,7 +289,9 @@ def choose(suite, tune: dict, results_dir: str, threads: list[str]) -> dict[int,
 
 
 def _print_choices(suite, tune, chosen):
-    lines = [f"  {' '.join(o for o in g if o.startswith(('pipeline=', 'model.name=')))}: {tune['key']}={chosen.get(i)}"
+    lines = [f"  {' '.join(o for o in g if o.startswith(('pipeline=', 'model.name=')))}: "
+             + (f"{tune['key']}={chosen[i]}" if chosen.get(i) is not None else
+                "NO CHOICE: no trial finished, so this group gets no second round (its failed runs are in the report)")
              for i, g in enumerate(groups(suite))]
     print(f"tuned {tune['key']} on {tune['metric']} ({tune['mode']}), seeds {tune['seeds']}:", *lines, sep="\n")
 

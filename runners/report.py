@@ -223,7 +223,8 @@ def _tuning_blocks(groups: list[dict]) -> list[tuple]:
         accuracy = is_accuracy(g["spec"]["metric"])
         cells = [_bold_if(fmt_stat(mean_std(g["scores"].get(v) or []), accuracy, len(g["spec"]["seeds"])), v == g["chosen"])
                  for v in values]
-        rows.append([g["model"] + (f" ({g['label']})" if g["label"] else "")] + cells + [num(g["chosen"])])
+        chosen = num(g["chosen"]) if g["chosen"] is not None else "**none: no trial finished**"
+        rows.append([g["model"] + (f" ({g['label']})" if g["label"] else "")] + cells + [chosen])
     return [("p", f"Tuning: each model trained at every {s['key']} of the grid on seed(s) "
                   f"{', '.join(map(str, s['seeds']))}; the value with the best mean {s['metric']} ({s['mode']}) "
                   f"was kept, and the other seeds trained at it only. The rows above are at the kept value."),

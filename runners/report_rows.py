@@ -137,6 +137,13 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
             continue
         key = row_key(untuned(rec)) + (_canon(s),)
         groups.setdefault(key, []).append(rec)
+    # a grid changed since: only the newest grid's trials count; the older grid's are stale, not merged in
+    newest_spec = {}
+    for key, recs in groups.items():
+        last = max(str(r.get("finished_at", "")) for r in recs)
+        if last >= newest_spec.get(key[:-1], ("", None))[0]:
+            newest_spec[key[:-1]] = (last, key[-1])
+    groups = {key: recs for key, recs in groups.items() if newest_spec[key[:-1]][1] == key[-1]}
     trials: dict[tuple, list[dict]] = {}
     for key, recs in sorted(groups.items()):
         s = recs[0]["tuning"]

@@ -334,6 +334,23 @@ def test_a_tuned_row_shows_the_rate_chosen_on_validation_and_every_trial(tmp_pat
     assert "Tuning:" in md
 
 
+def test_a_changed_grid_makes_the_old_trials_stale_and_an_all_failed_group_is_named(tmp_path):
+    old = tuned("mamba", 0.001, 0, val=0.5, test=0.5)
+    old.update(tuning=dict(old["tuning"], values=[0.0003, 0.001]), finished_at="2026-11-20T05:00:00Z",
+               config_hash="old-grid")
+    for rec in (old, tuned("mamba", 0.001, 0, val=0.6, test=0.7), tuned("mamba", 0.003, 0, val=0.8, test=0.9),
+                tuned("transformer", 0.001, 0, 0.0, 0.0, ) | {"status": "failed", "error": "FloatingPointError: nan"},
+                tuned("transformer", 0.003, 0, 0.0, 0.0) | {"status": "failed", "error": "FloatingPointError: nan"}):
+        write(tmp_path / "records", rec)
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    md = (tmp_path / "leaderboard.md").read_text()
+    rows = {r["model"]: r for r in table(md, "mqar")}
+    assert rows["mamba"]["test/acc (%)"].strip("*") == "90.0 ± —"   # the old grid's trial is not averaged in
+    trials = {r["model"]: r for r in table(md, "mqar", nth=1)}
+    assert set(trials) == {"mamba", "transformer"} and "0.0003" not in " ".join(trials["mamba"])
+    assert trials["transformer"]["chosen"] == "**none: no trial finished**"
+
+
 def test_bold_only_where_the_gap_exceeds_the_spread(tmp_path):
     from runners.report import BOLD_RULE
     runs = {("mamba", 0): 0.90, ("mamba", 1): 0.92, ("transformer", 0): 0.50, ("transformer", 1): 0.52,
