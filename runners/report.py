@@ -117,7 +117,7 @@ def _front(records, kept, tables, sources, drawn, benchmarks, failed, found) -> 
                   f"reproduce each row and the papers' full tables are on the [details page]({DETAILS})"
                   + (f"; so are the [benchmarks]({DETAILS}#benchmarks)" if benchmarks else "")
                   + (f" and the [{len(failed)} failed runs]({DETAILS}#failed)" if failed else "") + ".")]
-    return head + ([("p", EMPTY)] if not kept else []) + scorecard_blocks(list(found), DETAILS) \
+    return head + ([("p", EMPTY)] if not kept else []) + scorecard_blocks(list(found), DETAILS, set(tables)) \
         + front_blocks(tables, sources, drawn, DETAILS)
 
 

@@ -16,13 +16,16 @@ METHOD = ("Each claim a paper makes with a table we cite, and the survey's own c
           "the reason is given. Every verdict is at our scale, not the paper's.")
 
 
-def scorecard_blocks(found: list[Verdict], details: str) -> list[tuple]:
+def scorecard_blocks(found: list[Verdict], details: str, tables=()) -> list[tuple]:
+    """`tables`: the (suite, task) pairs the details page has a table for (a claim on a suite with no records
+    links nowhere)."""
     if not found:
         return []
     counts = Counter(v.verdict for v in found)
     rows = [[v.claim["claim"], _source(v.source), f"`{v.claim['metric']}`", _span(v), str(v.seeds or "—"),
              f"**{v.verdict}**" + (f": {v.reason}" if v.reason else ""),
-             f"[{v.rows[1]}]({details}#{anchor('task', *v.rows)})"] for v in found]
+             f"[{v.rows[1]}]({details}#{anchor('task', *v.rows)})" if tuple(v.rows) in tables else "—"]
+            for v in found]
     return [("h", 2, "Scorecard: the papers' claims on our records", "scorecard"), ("p", METHOD),
             ("p", ", ".join(f"{counts[k]} {k}" for k in VERDICTS if counts[k]) + f" (of {len(found)} claims; "
                   "`results/verdicts.csv` holds the same table)."),
