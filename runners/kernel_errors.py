@@ -146,13 +146,12 @@ def main(argv=None) -> int:
 
 
 def _describe(key: tuple) -> str:
-    """('selective_scan', 'per-token', ('A', 'float32'), ('D', 'float32'), ...) -> 'per-token B/C; A D ...'."""
+    """('selective_scan', 'one group', ('A', 'float32'), ..., ('D', '1-d')) -> 'one group B/C; A ... D 1-d'."""
     op, layout, *items = key
-    present = dict.fromkeys(name if kind in (True, "given") or "-d" not in str(kind) else f"{name} {kind}"
-                            for name, kind in items if kind not in (None, False))
-    return f"{layout} B/C; " + " ".join(n for n in present if not (n == "D" and f"D 1-d" in present or
-                                                                    n == "D" and "D 2-d" in present))
-
+    shape = dict(i for i in items if str(i[1]).endswith("-d"))   # D's layout, added by combination() for ssd
+    names = dict.fromkeys(f"{n} {shape[n]}" if n in shape else n for n, kind in items
+                          if kind not in (None, False) and not str(kind).endswith("-d"))
+    return f"{layout} B/C; " + " ".join(names)
 
 if __name__ == "__main__":
     sys.exit(main())
