@@ -12,7 +12,8 @@ METHOD = ("Each claim a paper makes with a table we cite, and the survey's own c
           "(in its own units: accuracies as fractions), with a 95% interval from a paired bootstrap over the "
           "training seeds and the test examples (`runners/verdicts.py` says how). **Reproduced**: the interval "
           "lies on the side the claim says; **contradicted**: on the other side; **not separable**: it holds "
-          "zero (for a 'matches' claim: it crosses the margin), so our scale cannot tell; **not comparable**: "
+          "zero (for a 'matches' claim: it crosses the margin), so our scale cannot tell. A 'matches' claim is "
+          "contradicted in either direction: the sign of a − b says whether a is better or worse. **Not comparable**: "
           "the reason is given. Every verdict is at our scale, not the paper's.")
 
 
