@@ -37,6 +37,8 @@ class TrainerConf:
     threads: Optional[int] = None            # torch CPU threads (None: torch's default)
     patience: Optional[int] = None           # stop after this many validations without a better val loss,
     #                                          and test the best weights (None: train all max_steps)
+    solved_at: Optional[float] = None        # stop at the first validation whose val/acc reaches this: a
+    #                                          task is solved there, and more steps only cost time
     checkpoint: bool = True                  # save the run's state after every validation; a run started
     #                                          again resumes from it (runners/checkpoints.py)
     keep_checkpoint: bool = False            # keep that file once the record is written

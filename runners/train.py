@@ -30,7 +30,7 @@ DISPLAY = ("progress_bar", "log_every_n_steps", "checkpoint", "keep_checkpoint",
 # stopped on one machine resumes on another with a different core count
 UNHASHED = DISPLAY + ("threads",)
 # trainer settings added after records were made: hashed only when set, so those records stay found
-HASHED_IF_SET = ("patience",)
+HASHED_IF_SET = ("patience", "solved_at")
 
 
 def resolved(cfg) -> dict:
@@ -136,7 +136,7 @@ def run(cfg, overrides: list[str]) -> dict:
                    **{k: float(v) for k, v in trainer.callback_metrics.items()}}
         for result in trainer.test(task, datamodule=data, verbose=False):
             metrics.update({k: float(v) for k, v in result.items()})
-        record.update(status="ok", metrics=metrics)
+        record.update(status="ok", metrics=metrics, steps=trainer.global_step)
         # one process's share of the test set is not the test set: outcomes only from a single process
         outcomes = task.outcomes.arrays() if trainer.world_size == 1 else {}
     except Exception as exc:  # a run that dies is recorded as failed, and the caller goes on

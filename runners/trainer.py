@@ -1,5 +1,5 @@
-"""The Lightning Trainer of a run, its logger, the throughput meter every record reports, and early
-stopping on the validation loss that tests the best weights seen."""
+"""The Lightning Trainer of a run, its logger, the throughput meter every record reports, early stopping
+on the validation loss that tests the best weights seen, and the stop of a task once it is solved."""
 from __future__ import annotations
 
 import copy
@@ -79,6 +79,22 @@ class BestWeights(L.Callback):
         self.best, self.best_state, self.waited = state["best"], state["best_state"], state["waited"]
 
 
+class StopWhenSolved(L.Callback):
+    """Stop at the first validation whose `monitor` reaches `threshold`: a fast learner does not spend the
+    step cap that a slow one needs (the weights tested are the ones that reached it)."""
+
+    def __init__(self, threshold: float, monitor: str = "val/acc"):
+        self.threshold, self.monitor = threshold, monitor
+
+    def on_validation_end(self, trainer, module):
+        if trainer.sanity_checking:
+            return
+        if self.monitor not in trainer.callback_metrics:
+            raise ValueError(f"trainer.solved_at needs {self.monitor}, which this task does not log")
+        if float(trainer.callback_metrics[self.monitor]) >= self.threshold:
+            trainer.should_stop = True
+
+
 def check_settings(cfg):
     """The run's protocol settings that torch would refuse only mid-run, or take and train to NaN: one line
     each, before anything trains (compare checks every run of a suite this way before the first starts)."""
@@ -86,6 +102,8 @@ def check_settings(cfg):
     t, o = cfg.trainer, cfg.optim
     if t.patience is not None and t.patience < 1:
         raise UsageError(f"trainer.patience={t.patience}: give a positive number of validations, or null")
+    if t.solved_at is not None and not (_finite(t.solved_at) and 0 < t.solved_at <= 1):
+        raise UsageError(f"trainer.solved_at={t.solved_at}: give an accuracy in (0, 1], or null")
     if not _finite(o.lr) or o.lr <= 0:
         raise UsageError(f"optim.lr={o.lr}: give a finite learning rate above 0")
     if not _finite(o.weight_decay) or o.weight_decay < 0:
@@ -128,7 +146,8 @@ def build_trainer(cfg, run_name: str, built, extra=()):
     t = cfg.trainer
     check_settings(cfg)
     meter = Throughput(built.count)
-    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else []) + list(extra)
+    callbacks = [meter] + ([BestWeights(t.patience)] if t.patience else []) \
+        + ([StopWhenSolved(t.solved_at)] if t.solved_at is not None else []) + list(extra)
     try:
         trainer = _trainer(t, callbacks, build_logger(cfg, run_name))
     except MisconfigurationException as exc:  # e.g. trainer=gpu on a machine without one

@@ -110,6 +110,16 @@ def test_a_builder_change_makes_only_its_own_models_records_stale(monkeypatch):
     assert train.config_hash(vision) != before[1]
 
 
+def test_a_solved_task_stops_at_the_validation_that_solved_it(tmp_path):
+    budget = ["pipeline=induction_heads", "trainer.max_steps=12", "trainer.val_every_steps=2", "data.n_val=64"]
+    full = run(tmp_path / "full", *budget)
+    # any accuracy above 0 counts as solved here: the first validation that scores a hit stops the run
+    solved = run(tmp_path / "solved", *budget, "trainer.solved_at=1e-6")
+    assert full["steps"] == 12 and solved["steps"] < 12 and solved["steps"] % 2 == 0
+    assert solved["metrics"]["val/acc"] > 0
+    assert solved["config_hash"] != full["config_hash"] and "trainer.solved_at=1e-6" in solved["command"]
+
+
 def test_a_run_that_dies_is_recorded_as_failed(tmp_path, monkeypatch):
     from tasks.language.task import TokenTask
 
@@ -139,6 +149,7 @@ def fails_in_one_line(runner, tmp_path, overrides, message):
     (["pipeline=mqar", "data.task=mqr"], r"data.task='mqr' is no task; did you mean 'mqar'"),
     (["pipeline=mqar", "+model.vocab_size=9"], r"model.vocab_size is decided by the data \(vocab_size=64\)"),
     (["trainer.patience=0"], r"trainer.patience=0: give a positive number"),
+    (["trainer.solved_at=1.5"], r"trainer.solved_at=1.5: give an accuracy in \(0, 1\], or null"),
     (["optim.lr=nan"], r"optim.lr=nan: give a finite learning rate above 0"),
     (["optim.lr=inf"], r"optim.lr=inf: give a finite learning rate above 0"),
     (["optim.lr=0"], r"optim.lr=0(\.0)?: give a finite learning rate above 0"),
