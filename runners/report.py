@@ -171,10 +171,11 @@ def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> li
     scalar = [(i, src) for i, src in enumerate(sources, 1) if any("value" in e for e in src["entries"])]
     labelled = any(r.label for r in rows)
     tuned = any(r.first("tuning") for r in rows)
+    until_solved = any(((r.first("protocol") or {}).get("trainer") or {}).get("solved_at") for r in rows)
     directions = {m: direction(rows, m) for m in metrics}
     winners = {m: bold_winner(rows, m, directions[m]) for m in metrics if m.startswith("test/") and directions[m]}
     columns = (["model"] + ["config"] * labelled + ["tuned"] * tuned
-               + ["survey section", "mechanism", "params", "state size", "seeds"]
+               + ["survey section", "mechanism", "params", "state size", "seeds"] + ["steps"] * until_solved
                + [m + " (%)" * is_accuracy(m) for m in metrics]
                + [f"**paper [{i}]** {src.get('metric', '')} ({src.get('unit', '?')})" for i, src in scalar]
                + [f"{_unit(rows)}/s", "peak mem (MB)", "scan backend", "reproduce"])
@@ -185,6 +186,7 @@ def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> li
         cells = ([r.model] + [r.label] * labelled + [_tuned_cell(r)] * tuned
                  + [tax.get("section", "—"), tax.get("mechanism", "—"), params(r.runs),
                     count(r.first("state_size")), str(n) + (f" (+{len(r.failed)} failed)" if r.failed else "")]
+                 + [_steps(r)] * until_solved
                  + [_bold_if(fmt_stat(r.stat(m), is_accuracy(m), n), winners.get(m) is r) for m in metrics]
                  + [_paper_value(src, r.model) for _, src in scalar]
                  + [si(_throughput(r)), count(_mean_of(r, "peak_mem_mb")), _backends(r),
@@ -192,6 +194,12 @@ def _task_table(rows: list[Row], primary: str | None, sources: list[dict]) -> li
         table.append(cells)
     note = f"Primary metric: `{primary}`." if primary else "No metric reported."
     return [("table", columns, table), ("p", note)]
+
+
+def _steps(row: Row) -> str:
+    """The steps each seed trained, in seed order: a run trained until solved stops early."""
+    runs = sorted(row.runs, key=lambda r: str(r.get("seed")))
+    return ", ".join(count(r["steps"]) if is_number(r.get("steps")) else "—" for r in runs)
 
 
 def _bold_if(text: str, bold: bool) -> str:

@@ -307,6 +307,16 @@ def test_runs_under_different_protocols_are_separate_rows(tmp_path):
     assert any("optim.lr=0.003" in " ".join(r.values()) for r in rows)
 
 
+def test_a_task_trained_until_solved_shows_the_steps_each_seed_took(tmp_path):
+    solved = {"trainer": {"max_steps": 3000, "solved_at": 0.99}}
+    for model, seed, steps in [("mamba", 1, 500), ("mamba", 0, 250), ("s4d", 0, 3000)]:
+        write(tmp_path / "r", record("copying", model, seed, {"test/acc": 0.9}, protocol=solved, steps=steps))
+    write(tmp_path / "r", record("mqar", "mamba", 0, {"test/acc": 0.5}, protocol={"trainer": {"max_steps": 750}}))
+    md = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")["markdown"].read_text()
+    assert {r["model"]: r["steps"] for r in table(md, "copying")} == {"mamba": "250, 500", "s4d": "3,000"}
+    assert "steps" not in table(md, "mqar")[0]  # a fixed budget needs no column
+
+
 def tuned(model, lr, seed, val, test, suite="tuned"):
     spec = {"key": "optim.lr", "values": [0.001, 0.003], "metric": "val/acc", "mode": "max", "seeds": [0]}
     return record("mqar", model, seed, {"val/acc": val, "test/acc": test}, suite=suite, tuning=spec,
