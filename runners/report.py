@@ -219,6 +219,12 @@ def _tuned_cell(row: Row) -> str:
     return f"{s['key']}: " + ", ".join(f"{chosen[k]} @{k}" for k in sorted(chosen, key=lambda k: k if is_number(k) else math.inf))
 
 
+def _solved_in(steps: list | None) -> str:
+    if not steps or None in steps:
+        return ""
+    return f" (solved in {math.fsum(steps) / len(steps):,.0f} steps)"
+
+
 def _tuning_blocks(groups: list[dict]) -> list[tuple]:
     """Every trial of the per-model tuning: the validation metric at each grid value, the choice in bold."""
     if not groups:
@@ -229,13 +235,16 @@ def _tuning_blocks(groups: list[dict]) -> list[tuple]:
     rows = []
     for g in groups:
         accuracy = is_accuracy(g["spec"]["metric"])
-        cells = [_bold_if(fmt_stat(mean_std(g["scores"].get(v) or []), accuracy, len(g["spec"]["seeds"])), v == g["chosen"])
-                 for v in values]
+        cells = [_bold_if(fmt_stat(mean_std(g["scores"].get(v) or []), accuracy, len(g["spec"]["seeds"]))
+                          + _solved_in(g["steps"].get(v)), v == g["chosen"]) for v in values]
         chosen = num(g["chosen"]) if g["chosen"] is not None else "**none: no trial finished**"
         rows.append([g["model"] + (f" ({g['label']})" if g["label"] else "")] + cells + [chosen])
     return [("p", f"Tuning: each model trained at every {s['key']} of the grid on seed(s) "
                   f"{', '.join(map(str, s['seeds']))}; the value with the best mean {s['metric']} ({s['mode']}) "
-                  f"was kept, and the other seeds trained at it only. The rows above are at the kept value."),
+                  f"was kept, and the other seeds trained at it only"
+                  + ("; where a task trains until solved, a value that solved it on every tuning seed came first, "
+                     "the fewest steps first" if any(g["steps"] for g in groups) else "")
+                  + ". The rows above are at the kept value."),
             ("table", columns, rows)]
 
 

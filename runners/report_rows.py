@@ -128,7 +128,8 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
     """The records to tabulate, and the tuning groups per (suite, task). An untuned record is shown; of a
     tuned (pipeline, model, config) group only the runs at the value it chose on validation (and its
     failed runs) are shown, by the rule compare used (runners.tuning). Each group is
-    {"model", "spec", "scores": {value: [metric per tuning seed]}, "chosen"}."""
+    {"model", "spec", "scores": {value: [metric per tuning seed]}, "steps": {value: [steps to solve or None]},
+    "chosen"}."""
     shown, groups = [], {}
     for rec in records:
         s = rec.get("tuning")
@@ -147,14 +148,14 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
     trials: dict[tuple, list[dict]] = {}
     for key, recs in sorted(groups.items()):
         s = recs[0]["tuning"]
-        scores = tuning.trial_scores(recs, s)
-        chosen = tuning.best(scores, s)
+        scores, steps = tuning.trial_scores(recs, s), tuning.trial_steps(recs, s)
+        chosen = tuning.best(scores, s, steps)
         shown += [r for r in recs if r["status"] != "ok"
                   or tuning.grid_value(tuning.value_of(r, s["key"]), s["values"]) == chosen]
         pivot = recs[0].get("pivot")
         label = f"{pivot}={recs[0]['data'][pivot]}" if pivot and pivot in (recs[0].get("data") or {}) else ""
         trials.setdefault(key[:2], []).append(dict(model=recs[0]["model"], label=label, spec=s, scores=scores,
-                                                   chosen=chosen))
+                                                   steps=steps, chosen=chosen))
     return shown, trials
 
 

@@ -344,6 +344,20 @@ def test_a_tuned_row_shows_the_rate_chosen_on_validation_and_every_trial(tmp_pat
     assert "Tuning:" in md
 
 
+def test_a_task_trained_until_solved_is_tuned_on_the_steps_it_took_to_solve_it(tmp_path):
+    spec = {"key": "optim.lr", "values": [0.001, 0.003, 0.01], "metric": "val/acc", "mode": "max", "seeds": [0]}
+    trials = {0.001: (0.993, 1750), 0.003: (0.990, 2000), 0.01: (0.994, 2500)}  # 0.01 the best val/acc, by noise
+    for lr, (val, steps) in trials.items():
+        write(tmp_path / "r", record("copying", "mamba", 0, {"val/acc": val, "test/acc": val}, tuning=spec,
+                                     protocol={"optim": {"lr": lr}, "trainer": {"max_steps": 3000, "solved_at": 0.99}},
+                                     steps=steps, config_hash=f"{lr}"))
+    md = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")["markdown"].read_text()
+    [trial] = table(md, "copying", nth=1)
+    assert trial["chosen"] == "0.001"
+    assert trial["val/acc at optim.lr=0.001"] == "**99.3 ± — (solved in 1,750 steps)**"
+    assert "the fewest steps first" in md
+
+
 def test_a_changed_grid_makes_the_old_trials_stale_and_an_all_failed_group_is_named(tmp_path):
     old = tuned("mamba", 0.001, 0, val=0.5, test=0.5)
     old.update(tuning=dict(old["tuning"], values=[0.0003, 0.001]), finished_at="2026-11-20T05:00:00Z",
