@@ -7,9 +7,8 @@ grid), and the suite's other seeds train at the chosen value only. A task traine
 (`trainer.solved_at`) is ranked by its goal instead: the values that solved it on every tuning seed beat
 the others, and among them the fewest mean steps wins, since past the goal the validation accuracies of
 solved runs differ by noise (0.994 against 0.993) and a rate chosen on that noise can be one that solves
-it on seed 0 only. The test metrics of the leaderboard
-are those at the chosen value; every trial stays in the records, stamped with the `tuning` spec, so the
-report makes the same choice from the records alone.
+it on seed 0 only. The test metrics of the leaderboard are those at the chosen value; every trial stays in
+the records, stamped with the `tuning` spec, so the report makes the same choice from the records alone.
 """
 from __future__ import annotations
 
@@ -77,10 +76,14 @@ def trial_scores(records: list[dict], s: dict) -> dict:
     return scores
 
 
+def _goal(record: dict):
+    return ((record.get("protocol") or {}).get("trainer") or {}).get("solved_at")
+
+
 def solved_in(record: dict):
     """The steps a run took to reach its `trainer.solved_at` on validation accuracy (where training stopped);
     None where it has no such goal or did not reach it."""
-    goal = ((record.get("protocol") or {}).get("trainer") or {}).get("solved_at")
+    goal = _goal(record)
     acc = (record.get("metrics") or {}).get("val/acc")
     return record.get("steps") if goal and isinstance(acc, (int, float)) and acc >= goal else None
 
@@ -90,8 +93,7 @@ def trial_steps(records: list[dict], s: dict) -> dict:
     group whose protocol sets no `trainer.solved_at`."""
     steps: dict = {}
     for rec in records:
-        goal = ((rec.get("protocol") or {}).get("trainer") or {}).get("solved_at")
-        if goal and rec.get("seed") in s["seeds"]:
+        if _goal(rec) and rec.get("seed") in s["seeds"]:
             steps.setdefault(grid_value(value_of(rec, s["key"]), s["values"]), []).append(solved_in(rec))
     return steps
 
