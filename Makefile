@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: the survey-wide suite (every domain's suite on seed 0; finished runs are skipped), then the
-# leaderboard in results/. Other suites: make reproduce SUITE="language timeseries"
+# The main job: re-run the survey (every domain's suite on seed 0) into $(REPRO), resuming there if stopped,
+# with its own report, then how far its runs agree with the committed records (a difference is reported, not an
+# error). Other suites: make reproduce SUITE="language timeseries"; REPRO=results adds to the committed records.
+REPRO ?= results/reproduce
 reproduce: $(STAMP)
-	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) $(ARGS); done
+	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) results_dir=$(REPRO) $(ARGS); done
+	-$(BIN)/python -m runners.agreement --records $(REPRO)/records results/records
 
 # Rebuild results/index.html (the front page), details.html and leaderboard.md from the records alone.
 report: $(STAMP)
