@@ -284,7 +284,7 @@ def choose(suite, tune: dict, results_dir: str, threads: list[str]) -> dict[int,
                 cfg = compose("train", [*group, tuning.override(tune, value), f"seed={seed}", *threads,
                                         *_location(suite.name, results_dir)])
                 records.append(find_record(suite_dir, config_hash(cfg)) or {})
-        chosen[i] = tuning.best(tuning.trial_scores(records, tune), tune, tuning.trial_steps(records, tune))
+        chosen[i] = tuning.choice(records, tune)[2]
     return chosen
 
 

@@ -148,8 +148,7 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
     trials: dict[tuple, list[dict]] = {}
     for key, recs in sorted(groups.items()):
         s = recs[0]["tuning"]
-        scores, steps = tuning.trial_scores(recs, s), tuning.trial_steps(recs, s)
-        chosen = tuning.best(scores, s, steps)
+        scores, steps, chosen = tuning.choice(recs, s)
         shown += [r for r in recs if r["status"] != "ok"
                   or tuning.grid_value(tuning.value_of(r, s["key"]), s["values"]) == chosen]
         pivot = recs[0].get("pivot")

@@ -51,18 +51,25 @@ def value_of(record: dict, key: str):
 def best(scores: dict, s: dict, steps: dict | None = None):
     """The grid value with the best mean score ({value: [score per tuning seed]}); None when none has one.
     With `steps` ({value: [steps each tuning trial took to solve its task, or None]}), a value that solved it
-    on every tuning seed wins over the rest, the fewest mean steps first."""
+    on every tuning seed wins over the rest, the fewest mean steps first. Ties go to the earlier value."""
     solved = {v: st for v, st in (steps or {}).items() if st and None not in st}
     if solved:
-        fewest = min(math.fsum(st) / len(st) for st in solved.values())
-        return next(v for v in s["values"] if v in solved and math.fsum(solved[v]) / len(solved[v]) == fewest)
-    means = [(v, math.fsum(scores[v]) / len(scores[v])) for v in s["values"]
-             if scores.get(v) and not any(math.isnan(x) for x in scores[v])]
-    if not means:
-        return None
-    sign = 1 if s["mode"] == "max" else -1
-    top = max(sign * m for _, m in means)
-    return next(v for v, m in means if sign * m == top)
+        ranked = [(v, -_mean(solved[v])) for v in s["values"] if v in solved]
+    else:
+        sign = 1 if s["mode"] == "max" else -1
+        ranked = [(v, sign * _mean(scores[v])) for v in s["values"]
+                  if scores.get(v) and not any(math.isnan(x) for x in scores[v])]
+    return max(ranked, key=lambda vr: vr[1])[0] if ranked else None  # max keeps the first of equals
+
+
+def choice(records: list[dict], s: dict) -> tuple[dict, dict, object]:
+    """(scores, steps, chosen value) of one (pipeline, model, point) group's tuning records."""
+    scores, steps = trial_scores(records, s), trial_steps(records, s)
+    return scores, steps, best(scores, s, steps)
+
+
+def _mean(values: list[float]) -> float:
+    return math.fsum(values) / len(values)
 
 
 def trial_scores(records: list[dict], s: dict) -> dict:
