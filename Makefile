@@ -22,7 +22,7 @@ install: $(STAMP)
 REPRO ?= results/reproduce
 reproduce: $(STAMP)
 	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) results_dir=$(REPRO) $(ARGS); done
-	-$(BIN)/python -m runners.agreement --records $(REPRO)/records results/records
+	-$(BIN)/python -m runners.suite.agreement --records $(REPRO)/records results/records
 
 # Rebuild results/index.html (the front page), details.html and leaderboard.md from the records alone.
 report: $(STAMP)
@@ -31,7 +31,7 @@ report: $(STAMP)
 # results/index.html and details.html in headless Chromium (Debian's: apt-get install chromium): console errors,
 # tables, plots, links, sorting
 check-page: $(STAMP)
-	$(BIN)/python -m runners.check_page
+	$(BIN)/python -m runners.report.check_page
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto
@@ -45,14 +45,14 @@ bench: $(STAMP)
 
 # decoding tokens/s and state memory against generated length: Mamba, Mamba-2, Transformer++
 bench-decode: $(STAMP)
-	$(BIN)/python -m runners.bench_decode $(ARGS)
+	$(BIN)/python -m runners.bench.decode $(ARGS)
 
 # On a CUDA machine: the gpu tests, the Triton kernels against the oracle, one training run per domain and the
-# benchmarks, all in results/gpu_check/ (runners/gpu_check.py). PY=python3 uses that machine's own Python and
+# benchmarks, all in results/gpu_check/ (runners/bench/gpu_check.py). PY=python3 uses that machine's own Python and
 # packages instead of .venv (a GPU machine lent for minutes has its torch already; nothing is installed then).
 PY ?= $(BIN)/python
 gpu-check: $(if $(filter $(BIN)/python,$(PY)),$(STAMP))
-	$(PY) -m runners.gpu_check $(ARGS)
+	$(PY) -m runners.bench.gpu_check $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache outputs

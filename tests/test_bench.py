@@ -4,7 +4,7 @@ import shutil
 
 import torch
 
-from runners import bench
+from runners.bench import scan as bench
 
 
 def run_bench(tmp_path, *extra):

@@ -2,7 +2,7 @@
 by 2 x d_model floats per attention block and token."""
 import csv
 
-from runners import bench_decode
+from runners.bench import decode as bench_decode
 
 
 def test_rows_and_the_state_each_model_carries(tmp_path):

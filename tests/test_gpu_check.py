@@ -7,7 +7,8 @@ import tarfile
 
 import pytest
 
-from runners import gpu_check, kernel_errors
+from runners.bench import gpu_check
+from runners.bench import kernel_errors
 from zoo.layers import MIXERS
 
 

@@ -74,8 +74,8 @@ def test_make_reproduce_on_the_smoke_suite(tmp_path):
 
 def train_readme_variant(builder, pipeline, tmp_path, monkeypatch):
     """The README's variant file for `builder` loaded from a folder, then a tiny run of it on `pipeline`."""
-    from runners import train
-    from runners.config import compose
+    from runners.run import train
+    from runners.run.config import compose
     from tests.runners.tiny import tiny
     from zoo import load_variants, registry
     (tmp_path / "v.yaml").write_text(readme_variant(builder))

@@ -2,7 +2,7 @@
 metric moved, runs in one set only counted apart, and the exit status set by the tolerance."""
 import pytest
 
-from runners import agreement
+from runners.suite import agreement
 
 from .test_report import record, write
 

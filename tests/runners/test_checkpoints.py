@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from runners import train
-from runners.config import compose
-from runners.env import ROOT
-from runners.records import load_records
+from runners.run import train
+from runners.run.config import compose
+from runners.run.env import ROOT
+from runners.run.records import load_records
 from tasks.resume import Resumable
 
 # MQAR with 4 batches per epoch, so 160 steps cross 40 epochs; dropout (the global generator) and early

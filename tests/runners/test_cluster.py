@@ -6,10 +6,12 @@ import stat
 import pytest
 from omegaconf import OmegaConf
 
-from runners import cluster, compare, workers
-from runners.config import UsageError
-from runners.env import ROOT
-from runners.records import load_records
+from runners.suite import cluster
+from runners.suite import compare
+from runners.suite import workers
+from runners.run.config import UsageError
+from runners.run.env import ROOT
+from runners.run.records import load_records
 
 # one pipeline of the smoke suite, both its models, one thread each whichever launcher runs them
 COMMON = ["trainer.max_steps=8", "trainer.val_every_steps=8", "data.n_train=64", "data.n_val=16", "data.n_test=16",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runners.config import compose
-from runners.train import config_hash
+from runners.run.config import compose
+from runners.run.train import config_hash
 
 ROOT = Path(__file__).resolve().parents[2] / "results" / "records"
 RECORDS = sorted(ROOT.rglob("*.jsonl"))

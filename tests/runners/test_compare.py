@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from runners import compare
-from runners.records import load_records
+from runners.suite import compare
+from runners.run.records import load_records
 
 from .test_workers import killed
 
@@ -57,7 +57,7 @@ def test_joblib_launcher_puts_the_thread_count_in_the_command(tmp_path):
     ("suite.grid.0.points=[[],['optim.lr=inf']]", "optim.lr=inf: give a finite learning rate above 0"),
 ])
 def test_a_bad_run_in_a_suite_fails_before_any_run(tmp_path, capsys, override, message):
-    from runners.config import main_guard
+    from runners.run.config import main_guard
     code = main_guard(lambda: compare.main(["suite=smoke", f"results_dir={tmp_path}", override]), "compare")
     assert code == 2 and message in capsys.readouterr().err
     assert load_records(tmp_path / "records") == []
@@ -119,14 +119,14 @@ def test_a_composed_suite_runs_its_members_as_themselves(tmp_path, capsys):
     ("suite.suites=[]", "has neither a grid nor member suites"),
 ])
 def test_a_bad_composition_fails_before_any_run(tmp_path, capsys, override, message):
-    from runners.config import main_guard
+    from runners.run.config import main_guard
     code = main_guard(lambda: compare.main(["suite=survey", f"results_dir={tmp_path}", override]), "compare")
     assert code == 2 and message in capsys.readouterr().err
     assert load_records(tmp_path / "records") == []
 
 
 def test_a_bad_tuning_block_fails_before_any_run(tmp_path, capsys):
-    from runners.config import main_guard
+    from runners.run.config import main_guard
     bad = ["suite.tune.key=model.d_model", "suite.tune.values=[16,32]"]
     assert main_guard(lambda: run_smoke(tmp_path, *bad), "compare") == 2
     assert "only optimiser and schedule settings" in capsys.readouterr().err

@@ -1,8 +1,9 @@
 """Every experiment and suite config composes, and each of its runs trains for two steps on tiny shapes."""
 import pytest
 
-from runners import compare, train
-from runners.config import CONF_DIR, compose
+from runners.suite import compare
+from runners.run import train
+from runners.run.config import CONF_DIR, compose
 
 from .tiny import tiny
 

@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DataLoader
 
-from runners.env import ROOT
+from runners.run.env import ROOT
 from tasks.resume import Resumable, Share
 
 RUN = ["pipeline=mqar", "model.name=mamba", "model.d_model=16", "data.n_train=64", "data.n_val=16",

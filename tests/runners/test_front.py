@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import zoo
-from runners.report import build_report
+from runners.report.build import build_report
 
 from .test_report import record, write
 
@@ -100,7 +100,7 @@ def test_every_details_link_lands_on_a_section_of_the_details_page(pages):
 
 
 def test_the_front_page_shows_our_count_beside_the_published_one():
-    from runners.front import sizes_table
+    from runners.report.front import sizes_table
     kind, columns, rows = sizes_table()
     assert kind == "table" and columns == ["model", "size", "our count", "published", "source"]
     vim_s = next(r for r in rows if r[:2] == ["`vim`", "vim_s"])

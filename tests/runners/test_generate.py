@@ -2,8 +2,9 @@
 line what is missing when it cannot."""
 import pytest
 
-from runners import generate, train
-from runners.config import UsageError, compose
+from runners import generate
+from runners.run import train
+from runners.run.config import UsageError, compose
 
 from .tiny import TINY_BYTES
 

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from runners import check_page
-from runners.env import ROOT
-from runners.report import build_report
+from runners.report import check_page
+from runners.run.env import ROOT
+from runners.report.build import build_report
 
 from .test_report import write_fixtures
 

@@ -2,7 +2,7 @@
 shared like any file the user writes."""
 import os
 
-from runners.records import find_record, load_records, record_path, write_record
+from runners.run.records import find_record, load_records, record_path, write_record
 
 
 def test_a_record_cut_short_counts_as_no_record_and_a_new_run_replaces_it(tmp_path, capsys):

@@ -7,8 +7,8 @@ import statistics
 import pytest
 import yaml
 
-from runners.records import record_path, write_record
-from runners.report import build_report, main
+from runners.run.records import record_path, write_record
+from runners.report.build import build_report, main
 
 TAX = {"mamba": {"domain": "language", "section": "Mamba-1 (selective SSM)", "mechanism": "selective scan (S6)",
                  "paper": "Gu & Dao, Mamba", "year": 2023},
@@ -128,7 +128,7 @@ def test_mean_and_std_over_seeds(report):
     (0.125, None, "0.125 ± —"),               # one seed
 ])
 def test_a_metric_is_written_to_the_precision_its_seeds_support(mean, std, shown):
-    from runners.cells import fmt_stat
+    from runners.report.cells import fmt_stat
     assert fmt_stat((mean, std, 2), False, 2) == shown
     assert fmt_stat((mean, std, 1), False, 2) == shown + " (n=1)"
 
@@ -376,7 +376,7 @@ def test_a_changed_grid_makes_the_old_trials_stale_and_an_all_failed_group_is_na
 
 
 def test_bold_only_where_the_gap_exceeds_the_spread(tmp_path):
-    from runners.report import BOLD_RULE
+    from runners.report.build import BOLD_RULE
     runs = {("mamba", 0): 0.90, ("mamba", 1): 0.92, ("transformer", 0): 0.50, ("transformer", 1): 0.52,
             ("s4d", 0): 0.52, ("s4d", 1): 0.48}
     for (model, seed), acc in runs.items():

@@ -6,9 +6,9 @@ import sys
 import pytest
 import torch
 
-from runners import train
-from runners.config import UsageError, compose
-from runners.records import load_records
+from runners.run import train
+from runners.run.config import UsageError, compose
+from runners.run.records import load_records
 
 from .tiny import TINY
 
@@ -176,7 +176,7 @@ def test_unwritable_results_directory(tmp_path):
 
 
 def test_cli_prints_one_line_and_exits_2(capsys):
-    from runners.config import main_guard
+    from runners.run.config import main_guard
     assert main_guard(lambda: train.main(["pipeline=nope"]), "train") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("train: error:") and "pipeline/nope" in err and "\n" not in err

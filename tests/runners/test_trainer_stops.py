@@ -3,7 +3,7 @@ logs no accuracy."""
 import pytest
 import torch
 
-from runners.trainer import StopWhenSolved
+from runners.run.trainer import StopWhenSolved
 
 
 class Stub:

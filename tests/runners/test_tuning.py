@@ -1,6 +1,6 @@
 import pytest
 
-from runners.tuning import best, trial_steps
+from runners.suite.tuning import best, trial_steps
 
 SPEC = {"key": "optim.lr", "values": [0.001, 0.003, 0.01], "metric": "val/acc", "mode": "max", "seeds": [0, 1]}
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 import yaml
 
-from runners import verdicts
-from runners.records import record_path, write_record
+from runners.report import verdicts
+from runners.run.records import record_path, write_record
 from tasks import outcomes
 
 N = 1000
@@ -148,7 +148,7 @@ def test_a_where_selects_the_rows_of_the_model_that_has_the_setting(tmp_path):
 
 
 def test_the_report_writes_the_scorecard_and_the_csv(tmp_path):
-    from runners.report import build_report
+    from runners.report.build import build_report
     records = tmp_path / "records"
     for s in range(2):
         run(records, "mamba", s, hits(0.9, s))

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from runners import workers
+from runners.suite import workers
 
 warm = pytest.mark.skipif(workers.forkserver() is None, reason="no forkserver start method here")
 

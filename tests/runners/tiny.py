@@ -16,7 +16,7 @@ TINY_BYTES = [*TINY[:4], "data.seq_len=32", "data.eval_lengths=[64]", "data.eval
 def tiny(overrides: list[str]) -> list[str]:
     """TINY for the kind of run `overrides` compose to (width 16 where the model has a width)."""
     import zoo
-    from runners.config import compose
+    from runners.run.config import compose
     from tasks.kinds import kind_for
     cfg = compose("train", list(overrides))
     kind = kind_for(cfg.data.task).name

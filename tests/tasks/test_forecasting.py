@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from runners.trainer import BestWeights
+from runners.run.trainer import BestWeights
 from tasks.timeseries.data import Forecasting
 from tasks.timeseries.series import SHIPPED, borders, read_series
 from tasks.timeseries.task import ForecastTask

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from runners import train
+from runners.run import train
 from tasks import outcomes
 from tests.runners.tiny import tiny
 

@@ -1,11 +1,11 @@
 """How far two sets of records agree: every finished run recorded in both (same suite and config hash), whether
 all its metrics are identical, and by how much its primary metric moved where they are not.
 
-    python -m runners.agreement OTHER [--records results/records] [--tolerance 0] [--show 20] [--by hash|command]
+    python -m runners.suite.agreement OTHER [--records results/records] [--tolerance 0] [--show 20] [--by hash|command]
 
 For example, after `make reproduce` in a fresh clone whose records were removed first:
 
-    .venv/bin/python -m runners.agreement ../mambazoo/results/records    # the fresh runs against the committed
+    .venv/bin/python -m runners.suite.agreement ../mambazoo/results/records    # the fresh runs against the committed
 
 `--by command` matches runs by the command that made them instead of the config hash: after a change to what a
 model computes (a new builder revision makes every hash new), it says which numbers the change moved.
@@ -23,7 +23,7 @@ import math
 import sys
 from pathlib import Path
 
-from runners.report_rows import is_accuracy, is_number, newest, read_records
+from runners.report.rows import is_accuracy, is_number, newest, read_records
 
 
 def finished(root: Path, by: str = "hash") -> dict[tuple, dict]:
@@ -91,7 +91,7 @@ def _sides(records: dict[tuple, dict], label: str) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.suite.agreement", description=__doc__.split("\n")[0])
     p.add_argument("other", type=Path, help="the other records folder")
     p.add_argument("--records", type=Path, default=Path("results/records"))
     p.add_argument("--tolerance", type=float, default=0.0, help="largest primary-metric difference that passes")

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from zoo.ops import selective_scan, ssd
 
-from . import env
+from runners.run import env
 
 OURS = ("naive", "chunked", "fused", "triton")
 # s4d: selective_scan with time-invariant (dim, dstate) B and C; its peer is the same call with B and C
@@ -183,7 +183,7 @@ def matches_oracle(op, impl, fn, a, device, seqlen, oracle_cache):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.bench", description=__doc__.split("\n")[0])
     p.add_argument("--ops", default="selective_scan,ssd,s4d")
     p.add_argument("--impls", default=None, help="default: naive,chunked and the peers; cpu adds fused, cuda triton")
     p.add_argument("--seqlens", default="256,1024,2048,4096,16384")
@@ -295,6 +295,3 @@ def report(rows):
         if t1 and t16:
             print(f"  selective_scan {ours} time grows <= {limit}x from L=1024 to 16384: {t16 / t1:.1f}x  "
                   f"{'MET' if t16 / t1 <= limit else 'MISSED'}")
-
-if __name__ == "__main__":
-    main()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import workers
-from .config import UsageError
-from .env import ROOT
+from runners.suite import workers
+from runners.run.config import UsageError
+from runners.run.env import ROOT
 
 POLL_S = 2.0  # how often the waiting compare looks at the jobs
 

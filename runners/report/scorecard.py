@@ -1,16 +1,16 @@
-"""The front page's scorecard: every published claim, our interval on it and its verdict (runners/verdicts.py)."""
+"""The front page's scorecard: every published claim, our interval on it and its verdict (runners/report/verdicts.py)."""
 from __future__ import annotations
 
 from collections import Counter
 
-from runners.front import anchor
-from runners.verdicts import VERDICTS, Verdict
+from runners.report.front import anchor
+from runners.report.verdicts import VERDICTS, Verdict
 
 COLUMNS = ["claim", "source", "metric", "a − b [95% interval]", "seeds", "verdict", "rows"]
 METHOD = ("Each claim a paper makes with a table we cite, and the survey's own claim that Mamba matches the "
           "Transformer in each domain, tested on our records: the difference a − b of the two models' test metric "
           "(in its own units: accuracies as fractions), with a 95% interval from a paired bootstrap over the "
-          "training seeds and the test examples (`runners/verdicts.py` says how). **Reproduced**: the interval "
+          "training seeds and the test examples (`runners/report/verdicts.py` says how). **Reproduced**: the interval "
           "lies on the side the claim says; **contradicted**: on the other side; **not separable**: it holds "
           "zero (for a 'matches' claim: it crosses the margin), so our scale cannot tell. A 'matches' claim is "
           "contradicted in either direction: the sign of a − b says whether a is better or worse. **Not comparable**: "

@@ -1,6 +1,6 @@
 """The Triton scan kernels against the float64 oracle, for every kernel combination the mixers use.
 
-    python -m runners.kernel_errors --device cuda --out results/benchmarks/kernel_errors_h200.csv
+    python -m runners.bench.kernel_errors --device cuda --out results/benchmarks/kernel_errors_h200.csv
 
 The combinations are not listed by hand. Each mixer that calls the scan core (every mixer of
 zoo.layers.MIXERS, Mamba+'s forget gate and the multi-walk vision mixer with its direction embedding) runs
@@ -117,7 +117,7 @@ SIZES = {"full": {"selective_scan": dict(batch=2, dim=128, dstate=16, seqlen=600
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m runners.kernel_errors", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.bench.kernel_errors", description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cuda")
     p.add_argument("--size", default="full", choices=list(SIZES), help="small: a dry run under TRITON_INTERPRET=1")
     p.add_argument("--dtypes", default="float32,bfloat16")

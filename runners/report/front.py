@@ -15,9 +15,9 @@ import math
 import re
 from collections import Counter
 
-from runners.cells import fmt_stat, num, params
-from runners.plots import paper_scale
-from runners.report_rows import Row, direction, is_accuracy, is_number, primary_metric
+from runners.report.cells import fmt_stat, num, params
+from runners.report.plots import paper_scale
+from runners.report.rows import Row, direction, is_accuracy, is_number, primary_metric
 
 DOMAINS = {"language": "Language", "vision": "Vision", "graph": "Graph", "timeseries": "Time series"}
 COLUMNS = ["task", "model", "params", "metric", "ours (mean ± std)", "seeds", "**paper**", "details"]

@@ -1,8 +1,8 @@
 """The GPU check: the Triton scan core verified and timed on a CUDA device, every result under one folder.
 
     make gpu-check                                    # into results/gpu_check/
-    python -m runners.gpu_check --out DIR --pack DIR.tar.gz --steps tests,kernels,train,bench,decode
-    python -m runners.gpu_check --dry-run --out /tmp/gc   # the same steps on the CPU at toy sizes
+    python -m runners.bench.gpu_check --out DIR --pack DIR.tar.gz --steps tests,kernels,train,bench,decode
+    python -m runners.bench.gpu_check --dry-run --out /tmp/gc   # the same steps on the CPU at toy sizes
 
 GPU time is scarce (minutes, lent by chance), so the check is one command that runs without a person: the
 steps that do not time anything (the `gpu` tests, the kernels against the oracle, one short training run per
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import env
+from runners.run import env
 
 # (step name, pipeline, model, extra overrides): one short training run per domain, through `auto`
 TRAIN = [("language", "induction_heads", "mamba", []),
@@ -44,7 +44,7 @@ def steps(a) -> dict[str, dict]:
         "tests": dict(argv=[py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "triton" if dry else "gpu",
                             "-n", str(a.workers), f"--junitxml={out / 'tests.xml'}"]
                       + (["tests/ops/test_mask.py", "tests/ops/test_reference.py"] if dry else []), timeout=a.test_timeout, parallel=True),
-        "kernels": dict(argv=[py, "-m", "runners.kernel_errors", "--device", device, "--size", "small" if dry else "full",
+        "kernels": dict(argv=[py, "-m", "runners.bench.kernel_errors", "--device", device, "--size", "small" if dry else "full",
                               "--out", str(out / "kernel_errors.csv")], timeout=120, parallel=True),
         "bench": dict(argv=[py, "-m", "runners.bench", "--device", device, "--dtype", "float32" if dry else "bfloat16",
                             "--batch", "1" if dry else "4", "--dim", "64" if dry else "1024",
@@ -52,7 +52,7 @@ def steps(a) -> dict[str, dict]:
                             "--impls", "chunked,fused" if dry else "chunked,triton,pscan,mamba_ssm,sdpa",
                             "--min-time", "0.05" if dry else "0.2", "--max-reps", "3" if dry else "10",
                             "--out", str(out / "scan_gpu.csv")], timeout=120, parallel=False),
-        "decode": dict(argv=[py, "-m", "runners.bench_decode", "--device", device]
+        "decode": dict(argv=[py, "-m", "runners.bench.decode", "--device", device]
                        + (["--lengths", "8,16", "--batches", "1"] if dry else
                           ["--size", "paper", "--lengths", "128,512,2048", "--batches", "1,16"])
                        + ["--out", str(out / "decode_gpu.csv")], timeout=120, parallel=False),
@@ -125,7 +125,7 @@ def save(summary: dict, out: Path, pack: Path | None):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m runners.gpu_check", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.bench.gpu_check", description=__doc__.split("\n")[0])
     p.add_argument("--out", default="results/gpu_check")
     p.add_argument("--pack", default=None, help="also keep the folder packed here (.tar.gz), after every step")
     p.add_argument("--steps", default=None, help="comma-separated step names (default: all)")

@@ -17,13 +17,14 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from runners import plots, tuning
-from runners.cells import count, fmt_stat, num, params, si
-from runners.front import anchor, front_blocks
-from runners.render import to_html, to_markdown
-from runners.scorecard import scorecard_blocks
-from runners.verdicts import verdicts, write_csv
-from runners.report_rows import (Row, direction, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
+from runners.report import plots
+from runners.suite import tuning
+from runners.report.cells import count, fmt_stat, num, params, si
+from runners.report.front import anchor, front_blocks
+from runners.report.render import to_html, to_markdown
+from runners.report.scorecard import scorecard_blocks
+from runners.report.verdicts import verdicts, write_csv
+from runners.report.rows import (Row, direction, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
                                  pivoted, primary_metric, read_published, read_records, split_tuned)
 
 EMPTY = "No records yet — run `make reproduce`."
@@ -32,7 +33,7 @@ DETAILS = "details.html"
 
 def build_report(records_dir, published_dir, out_dir) -> dict:
     """Write index.html (the front page, runners.front), details.html (every table), leaderboard.md (both, in
-    that order), verdicts.csv (runners.verdicts) and plots/*.svg under `out_dir`.
+    that order), verdicts.csv (runners.report.verdicts) and plots/*.svg under `out_dir`.
 
     Returns {"markdown": path, "html": path, "details": path, "verdicts": path, "plots": [paths]}.
     """
@@ -340,7 +341,7 @@ def _command(row: Row) -> str:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.report", description=__doc__.split("\n")[0])
     p.add_argument("--records", default="results/records", help="where the run records (*.jsonl) are")
     p.add_argument("--published", default="results/published", help="the papers' numbers (*.yaml)")
     p.add_argument("--out", default="results", help="where leaderboard.md, index.html and plots/ go")
@@ -348,7 +349,3 @@ def main(argv=None):
     written = build_report(a.records, a.published, a.out)
     print(f"wrote {written['markdown']}, {written['html']} and {len(written['plots'])} plots in "
           f"{Path(a.out) / 'plots'}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,9 @@
 """Decoding benchmark: tokens/s and decoding-state memory against generated length, Mamba, Mamba-2 and
 Transformer++ of equal parameters (their registry variants at the byte vocabulary).
 
-    python -m runners.bench_decode                                  # CPU, lengths 128 .. 8192, batch 1 and 8
-    python -m runners.bench_decode --lengths 128,1024 --batches 1 --models mamba,transformerpp
-    python -m runners.bench_decode --device cuda --size paper       # Mamba-130M against Transformer++ 125M
+    python -m runners.bench.decode                                  # CPU, lengths 128 .. 8192, batch 1 and 8
+    python -m runners.bench.decode --lengths 128,1024 --batches 1 --models mamba,transformerpp
+    python -m runners.bench.decode --device cuda --size paper       # Mamba-130M against Transformer++ 125M
 
 Each measurement prefills a 16-byte prompt in one parallel pass, then decodes `length` tokens one recurrent
 step at a time (greedy), as LanguageModel.generate does; tokens/s counts every sequence of the batch. The
@@ -23,7 +23,7 @@ import torch
 
 import zoo
 
-from . import env
+from runners.run import env
 
 PROMPT = 16
 
@@ -65,7 +65,7 @@ def measure(model, batch: int, length: int, vocab: int) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m runners.bench_decode", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.bench.decode", description=__doc__.split("\n")[0])
     p.add_argument("--models", default="mamba,mamba2,transformerpp")
     p.add_argument("--lengths", default="128,512,2048,8192")
     p.add_argument("--batches", default="1,8")
@@ -112,7 +112,7 @@ def main(argv=None):
 
 
 def plots(rows: list[dict], stem: Path):
-    from .plots import colours, length_plot
+    from runners.report.plots import colours, length_plot
     colour = colours({r["model"] for r in rows})
     series = lambda key, batch: [  # noqa: E731
         dict(label=f"{m} (batch {batch})", colour=colour[m], x=[r["length"] for r in mine],

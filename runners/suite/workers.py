@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from .env import ROOT
+from runners.run.env import ROOT
 
 PRELOAD = ["lightning", "zoo", "tasks.kinds", "tasks.base", "runners.env", "runners.train", "runners.trainer",
            "timm", "torch_geometric"]  # the last two for vision and graph runs; an absent one is skipped
@@ -79,6 +79,6 @@ def _child(target, argv: list[str], log: str, environ: dict):
 
 
 def _train(argv: list[str]) -> int:
-    from .config import main_guard
-    from .train import main
+    from runners.run.config import main_guard
+    from runners.run.train import main
     return main_guard(lambda: main(argv), "train")

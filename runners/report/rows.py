@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from runners import tuning
-from runners.records import STATUSES, load_records
+from runners.suite import tuning
+from runners.run.records import STATUSES, load_records
 
 ACCURACY = re.compile(r"(^|[/_])acc(uracy)?(@\d+)?$")
 SPLIT_ORDER = {"test": 0, "val": 1, "train": 2}

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from runners.report_rows import at_points, is_accuracy, is_number  # noqa: E402
+from runners.report.rows import at_points, is_accuracy, is_number  # noqa: E402
 
 PALETTE = plt.get_cmap("tab10").colors
 PAPER_MARKERS = ("s", "^", "v", "x", "+", "d", "*", "<", ">")

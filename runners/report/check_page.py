@@ -1,6 +1,6 @@
 """Load report pages in a real headless browser (Chromium, through Playwright) and say what is wrong with them.
 
-    python -m runners.check_page [results/index.html results/details.html]   # exit status 1 on any problem
+    python -m runners.report.check_page [results/index.html results/details.html]   # exit status 1 on any problem
 
 Per page: no console error and no uncaught exception; every table has a header and at least one row; every
 plot is an inline SVG the browser laid out at a visible size; every link into a page of the report lands on
@@ -114,7 +114,7 @@ def _sorting(page) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.report.check_page", description=__doc__.split("\n")[0])
     p.add_argument("pages", nargs="*", type=Path, default=[Path("results/index.html"), Path("results/details.html")])
     a = p.parse_args(argv)
     found = check_pages(a.pages)

@@ -11,7 +11,7 @@ import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-from .config import UsageError
+from runners.run.config import UsageError
 
 # under DDP every rank evaluates every sample (tasks/resume.py), so an unsynced epoch metric is already whole
 warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\(.*sync_dist=True")
@@ -51,7 +51,7 @@ class Throughput(L.Callback):
 class BestWeights(L.Callback):
     """Early stopping as the forecasting protocol does it: after `patience` validations without a lower
     `monitor`, stop; either way, the weights of the best validation are the ones tested. The copy is kept
-    in memory (these models are small) and in the run's checkpoint (runners/checkpoints.py)."""
+    in memory (these models are small) and in the run's checkpoint (runners/run/checkpoints.py)."""
 
     def __init__(self, patience: int, monitor: str = "val/loss"):
         self.patience, self.monitor = patience, monitor

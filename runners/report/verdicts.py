@@ -1,6 +1,6 @@
 """Verdicts: each published claim (`claims:` in results/published/*.yaml) tested on the records.
 
-    python -m runners.verdicts [--records results/records] [--published results/published] [--out results/verdicts.csv]
+    python -m runners.report.verdicts [--records results/records] [--published results/published] [--out results/verdicts.csv]
 
 A claim says that model a is better than model b on a metric (or matches it within a margin) in one suite's
 setting. Its records are the report's (the newest per run; of a tuned model, the runs at the value it chose
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from runners.report_rows import newest, read_records, split_tuned, untuned, row_key
+from runners.report.rows import newest, read_records, split_tuned, untuned, row_key
 from tasks import outcomes
 
 REPLICATES, LEVEL, SEED = 4000, 0.95, 0
@@ -209,7 +209,7 @@ def write_csv(found: list[Verdict], path: Path):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m runners.verdicts", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m runners.report.verdicts", description=__doc__.split("\n")[0])
     p.add_argument("--records", default="results/records")
     p.add_argument("--published", default="results/published")
     p.add_argument("--out", default="results/verdicts.csv")

@@ -16,7 +16,7 @@ import math
 
 from omegaconf import OmegaConf
 
-from .config import UsageError
+from runners.run.config import UsageError
 
 TUNABLE = ("optim.", "schedule.")  # protocol settings: the same grid for every model of a suite
 

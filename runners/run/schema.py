@@ -40,7 +40,7 @@ class TrainerConf:
     solved_at: Optional[float] = None        # stop at the first validation whose val/acc reaches this: a
     #                                          task is solved there, and more steps only cost time
     checkpoint: bool = True                  # save the run's state after every validation; a run started
-    #                                          again resumes from it (runners/checkpoints.py)
+    #                                          again resumes from it (runners/run/checkpoints.py)
     keep_checkpoint: bool = False            # keep that file once the record is written
     keep_weights: bool = True                # save the tested weights beside the record (runners/generate.py)
 
@@ -80,7 +80,7 @@ class GridConf:
 
 @dataclass
 class TuneConf:
-    """One protocol setting tuned per model on validation (see runners/tuning.py); no values: no tuning."""
+    """One protocol setting tuned per model on validation (see runners/suite/tuning.py); no values: no tuning."""
     key: str = "optim.lr"
     values: List[Any] = field(default_factory=list)
     metric: str = "val/acc"
@@ -113,7 +113,7 @@ class LauncherConf:
     kind: str = "basic"                      # basic (one run after another) | joblib (parallel processes)
     #                                          | submitit (each run a job: on SLURM, or on this machine)
     n_jobs: int = 2                          # runs at a time (submitit on SLURM: the job array's parallelism)
-    # submitit only (runners/cluster.py)
+    # submitit only (runners/suite/cluster.py)
     cluster: str = "local"                   # slurm | local (the same code path, jobs on this machine)
     folder: str = "outputs/submitit"         # the jobs' logs and pickles, one folder per job
     timeout_min: int = 240                   # the time limit of one run

@@ -1,0 +1,1 @@
+"""One run: its config, hash, trainer, checkpoints, record and the machine's facts."""

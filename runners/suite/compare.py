@@ -1,0 +1,331 @@
+"""A comparison suite: every (pipeline, model, configuration, seed) of `conf/suite/<name>.yaml`, one record each.
+
+    python -m runners.compare suite=language                  # the default suite, then the report
+    python -m runners.compare suite=language launcher=joblib  # two runs at a time
+    python -m runners.compare suite=vision launcher=slurm launcher.partition=gpu  # a SLURM job array
+    python -m runners.compare suite=smoke results_dir=/tmp/r  # a tiny suite (tests, a first look)
+
+Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails
+at once in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of
+its own (forked warm, runners/suite/workers.py): memory is measured from a clean start, and a run that crashes the
+interpreter cannot take the suite down (it is recorded as failed, as is any run that fails while training). A run whose record
+(same config hash, same suite) already exists is skipped, so an interrupted suite resumes where it stopped,
+on any number of cores (the thread count is recorded, not hashed).
+
+A suite with a `tune` block (runners/suite/tuning.py) runs in two rounds: first every grid value on the tuning
+seeds, then the other seeds at the value each (pipeline, model, point) chose on validation.
+
+A composed suite (`suites:` instead of a grid, e.g. conf/suite/survey.yaml) runs its member suites as
+themselves, each with the seeds its entry gives: every run of every member is checked first, the members'
+runs share one pool round by round, and each run's record goes to its member's folder, so a member run
+alone before or after finds the same records.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from runners.suite import tuning
+from runners.suite import workers
+from runners.run.config import UsageError, compose, main_guard
+from runners.run.env import ROOT
+from runners.run.records import find_record, find_record_path, record_path, write_record
+
+@dataclass
+class Run:
+    """One run of a suite: the suite it is recorded under, its overrides, its composed config, its tuning spec."""
+    suite: str
+    overrides: list
+    cfg: object
+    tune: dict | None = None
+
+
+def members(suite) -> list:
+    """The suites `suite` runs: itself, or each member of a composition, composed from its own file with the
+    entry's seeds and overrides, and the composition's `common` after the member's own."""
+    if not suite.suites:
+        if not suite.grid:
+            raise UsageError(f"suite {suite.name!r} has neither a grid nor member suites")
+        return [suite]
+    if suite.grid:
+        raise UsageError(f"suite {suite.name!r} has both a grid and member suites; give one of them")
+    out = []
+    for entry in suite.suites:
+        member = compose("compare", [f"suite={entry.name}", *(f"suite.{o}" for o in entry.overrides)]).suite
+        if member.suites:
+            raise UsageError(f"suite {suite.name!r}: its member {entry.name!r} is a composition itself")
+        if entry.seeds is not None:
+            member.seeds = list(entry.seeds)
+        member.common = [*member.common, *suite.common]
+        out.append(member)
+    return out
+
+
+def groups(suite) -> list[list[str]]:
+    """The overrides of every (pipeline, model, point) of the grid, without seed or tuned value."""
+    return [[*suite.common, f"pipeline={pipeline}", f"model.name={model}", *point]
+            for block in suite.grid for pipeline in block.pipelines for model in block.models
+            for point in block.points]
+
+
+def expand(suite, seeds=None, value_of=None) -> list[list[str]]:
+    """The override list of every run on `seeds` (default: the suite's). Seeds vary slowest, so a stopped
+    suite has whole seeds done. `value_of(i)` gives the tuned values group i runs at (default: the grid)."""
+    s = tuning.spec(suite.tune)
+    value_of = value_of or (lambda i: s["values"])
+    runs = []
+    for seed in suite.seeds if seeds is None else seeds:
+        for i, group in enumerate(groups(suite)):
+            values = [None] if s is None else value_of(i)
+            runs += [[*group, *([] if v is None else [tuning.override(s, v)]), f"seed={seed}"] for v in values]
+    return runs
+
+
+def first_seeds(suite) -> list:
+    """The seeds of the first round: every seed, or only the tuning seeds of a tuned suite."""
+    s = tuning.spec(suite.tune)
+    if s is None:
+        return list(suite.seeds)
+    missing = [x for x in s["seeds"] if x not in suite.seeds]
+    if missing:
+        raise UsageError(f"suite.tune.seeds has {missing}, which suite.seeds={list(suite.seeds)} does not run")
+    return s["seeds"]
+
+
+def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, list[str]]:
+    """Compose every run of the first round and build each distinct model and dataset once (no training).
+    Returns the composed configs and the parameter-budget violations."""
+    import zoo
+
+    from runners.run.train import check_writable, prepare
+    from runners.run.trainer import check_settings
+
+    check_writable(Path(results_dir))
+    configs, sizes = [], {}
+    tolerance = {i: block.param_tolerance for i, block in enumerate(suite.grid)}
+    for overrides, block in zip(expand(suite, first_seeds(suite)), _blocks(suite, first_seeds(suite))):
+        cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
+        configs.append(cfg)
+        check_settings(cfg)
+        key = (block, cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(
+            ("seed=", "model.name=", "optim.", "schedule."))))
+        if cfg.model.name not in sizes.setdefault(key, {}):
+            sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg).task.model)
+    return configs, _param_mismatches(sizes, tolerance)
+
+
+def _blocks(suite, seeds) -> list[int]:
+    """The grid block of every run `expand(suite, seeds)` lists, in the same order."""
+    per_group = [i for i, block in enumerate(suite.grid)
+                 for _ in range(len(block.pipelines) * len(block.models) * len(block.points))]
+    s = tuning.spec(suite.tune)
+    values = len(s["values"]) if s else 1
+    return [b for _ in seeds for b in per_group for _ in range(values)]
+
+
+def _param_mismatches(sizes, tolerance) -> list[str]:
+    lines = []
+    for (block, pipeline, _), by_model in sizes.items():
+        tol = tolerance[block]
+        low, high = min(by_model.values()), max(by_model.values())
+        if tol is not None and high > low * (1 + tol):
+            counts = ", ".join(f"{m} {n:,}" for m, n in sorted(by_model.items(), key=lambda kv: kv[1]))
+            lines.append(f"{pipeline}: parameter counts differ by more than {tol:.0%} ({counts})")
+    return lines
+
+
+def _location(suite_name, results_dir):
+    return [f"suite_name={suite_name}", f"results_dir={results_dir}"]
+
+
+def run_one(run: Run, results_dir: str) -> dict:
+    """`python -m runners.train <overrides>` in a process of its own (runners/suite/workers.py); its record."""
+    started = _now()
+    code, last_line = workers.train(run_argv(run, results_dir))
+    return settle(run, results_dir, started, f"the run's process exited with status {code}: {last_line or 'no output'}")
+
+
+def run_argv(run: Run, results_dir: str) -> list[str]:
+    return [*run.overrides, *_location(run.suite, results_dir), "trainer.progress_bar=false"]
+
+
+def settle(run: Run, results_dir: str, started: str, why: str) -> dict:
+    """The record the run wrote since `started` (stamped with its suite's tuning spec), or, where its process
+    died before it could write one, a failed record saying `why`."""
+    from runners.run.train import config_hash, run_name
+
+    cfg, digest = run.cfg, config_hash(run.cfg)
+    suite_dir = Path(results_dir) / "records" / run.suite
+    rec = find_record(suite_dir, digest)
+    if rec is not None and rec.get("finished_at", "") >= started:
+        return stamp(suite_dir, digest, run.tune) or rec
+    rec = dict(status="failed", suite=run.suite, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
+               task=task_name(cfg), model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
+               error=why, command=" ".join(["python -m runners.train", *run.overrides]), finished_at=started)
+    if run.tune:
+        rec["tuning"] = run.tune
+    write_record(record_path(Path(results_dir) / "records", run.suite, rec["run_name"], digest), rec)
+    return rec
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def task_name(cfg) -> str:
+    from omegaconf import OmegaConf
+
+    from tasks.kinds import kind_for, resolve_data
+    data = resolve_data(OmegaConf.to_container(cfg.data, resolve=True))
+    return kind_for(data["task"]).task_name(data)
+
+
+def stamp(suite_dir: Path, digest: str, tune: dict | None) -> dict | None:
+    """Add the tuning spec to a run's record (a run recorded before the suite was tuned gets it too)."""
+    found = find_record_path(suite_dir, digest) if tune else None
+    if found is None:
+        return None
+    path, rec = found
+    if rec.get("tuning") != tune:
+        rec = dict(rec, tuning=tune)
+        rec.pop("schema", None)
+        write_record(path, rec)
+    return rec
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    cfg = compose("compare", argv)
+    launcher = cfg.launcher
+    results_dir = str(Path(cfg.results_dir).resolve())  # the runs' processes start in the project root
+    if launcher.kind not in ("basic", "joblib", "submitit"):
+        raise UsageError(f"launcher.kind={launcher.kind!r} is not one of basic, joblib, submitit")
+    # runs at a time on this machine share its cores; the thread count is in each run's command (float sums
+    # depend on it) and record, but not in its hash, so a suite resumes on a machine with another core count
+    shared = launcher.kind == "joblib" or (launcher.kind == "submitit" and launcher.cluster == "local")
+    threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] if shared else []
+    suites = members(cfg.suite)
+    first = []
+    for suite in suites:  # every run of every member checked before the first starts
+        tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
+        configs, mismatches = check_runs(suite, results_dir, threads)
+        for line in mismatches:
+            print(f"compare: warning: {suite.name}: {line}", file=sys.stderr)
+        first += [Run(suite.name, [*o, *threads], c, tune) for o, c in zip(expand(suite, seeds), configs)]
+    tuned = [s for s in suites if tuning.spec(s.tune)]
+    two_rounds = any(x not in first_seeds(s) for s in tuned for x in s.seeds)  # the survey's seed 0 is one
+    names = [s.name for s in suites]
+    failed = _round(first, names, results_dir, cfg, launcher, "round 1 of 2" if two_rounds else "")
+    if tuned:  # the other seeds, each (pipeline, model, point) at the value it chose on validation
+        second, choices = [], []
+        for suite in tuned:
+            tune = tuning.spec(suite.tune)
+            chosen = choose(suite, tune, results_dir, threads)
+            rest = [x for x in suite.seeds if x not in first_seeds(suite)]
+            at_choice = expand(suite, rest, lambda i: [] if chosen[i] is None else [chosen[i]])
+            second += [Run(suite.name, o, compose("train", [*o, *_location(suite.name, results_dir)]), tune)
+                       for o in ([*o, *threads] for o in at_choice)]
+            choices.append((suite, tune, chosen))
+        if two_rounds:
+            failed += _round(second, [s.name for s in tuned], results_dir, cfg, launcher, "round 2 of 2")
+        for choice in choices:
+            _print_choices(*choice)
+    if cfg.report:
+        from runners.report.build import build_report
+        written = build_report(Path(results_dir) / "records", ROOT / "results" / "published", Path(results_dir))
+        print(f"report: {written['markdown']}, {written['html']}")
+    if failed:
+        print(f"compare: {failed} runs failed; their records say why", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _round(runs: list[Run], names: list[str], results_dir, cfg, launcher, title) -> int:
+    """Run what is not recorded yet, the runs of every suite in `names` in one pool; the number that failed."""
+    from tqdm import tqdm
+
+    from runners.run.train import config_hash
+
+    todo = []
+    for name in dict.fromkeys(names):
+        mine, left = [r for r in runs if r.suite == name], []
+        suite_dir = Path(results_dir) / "records" / name
+        for run in mine:
+            if _finished(find_record(suite_dir, config_hash(run.cfg)), cfg.rerun_failed):
+                stamp(suite_dir, config_hash(run.cfg), run.tune)
+            else:
+                left.append(run)
+        print(f"suite {name}{' ' + title if title else ''}: {len(mine)} runs, {len(mine) - len(left)} "
+              f"already recorded, {len(left)} to run ({launcher.kind} launcher)", flush=True)
+        todo += left
+    failed = 0
+    with tqdm(total=len(todo), unit="run", file=sys.stderr) as bar:
+        for record in _launch(todo, results_dir, launcher):
+            failed += record["status"] != "ok"
+            bar.update()
+            bar.write(_summary(record))
+    return failed
+
+
+def choose(suite, tune: dict, results_dir: str, threads: list[str]) -> dict[int, object]:
+    """{group index: the grid value it chose on validation} from the records of the tuning round."""
+    from runners.run.train import config_hash
+
+    suite_dir = Path(results_dir) / "records" / suite.name
+    chosen = {}
+    for i, group in enumerate(groups(suite)):
+        records = []
+        for seed in tune["seeds"]:
+            for value in tune["values"]:
+                cfg = compose("train", [*group, tuning.override(tune, value), f"seed={seed}", *threads,
+                                        *_location(suite.name, results_dir)])
+                records.append(find_record(suite_dir, config_hash(cfg)) or {})
+        chosen[i] = tuning.choice(records, tune)[2]
+    return chosen
+
+
+def _print_choices(suite, tune, chosen):
+    lines = [f"  {' '.join(o for o in g if o.startswith(('pipeline=', 'model.name=')))}: "
+             + (f"{tune['key']}={chosen[i]}" if chosen.get(i) is not None else
+                "NO CHOICE: no trial finished, so this group gets no second round (its failed runs are in the report)")
+             for i, g in enumerate(groups(suite))]
+    print(f"tuned {tune['key']} on {tune['metric']} ({tune['mode']}), seeds {tune['seeds']}:", *lines, sep="\n")
+
+
+def _finished(record, rerun_failed: bool) -> bool:
+    return record is not None and (record["status"] == "ok" or not rerun_failed)
+
+
+def _launch(todo: list[Run], results_dir, launcher):
+    if launcher.kind == "submitit":
+        from runners.suite import cluster
+        started = _now()
+        yield from cluster.launch(todo, lambda run: run_argv(run, results_dir),
+                                  lambda run, why: settle(run, results_dir, started, why), launcher, launcher.folder)
+        return
+    if launcher.kind == "basic":
+        for run in todo:
+            yield run_one(run, results_dir)
+        return
+    try:
+        from joblib import Parallel, delayed
+    except ImportError:
+        raise UsageError("launcher=joblib needs the joblib package: pip install joblib (or use launcher=basic)") \
+            from None
+    # the work happens in the runs' own processes; threads here only wait for them
+    jobs = (delayed(run_one)(run, results_dir) for run in todo)
+    yield from Parallel(n_jobs=launcher.n_jobs, backend="threading", return_as="generator_unordered")(jobs)
+
+
+def _summary(record) -> str:
+    if record["status"] != "ok":
+        return f"  FAILED {record['run_name']}: {record.get('error')}"
+    primary = record.get("primary_metric", "test/acc")
+    shown = {k.split("/", 1)[1]: f"{v:.3f}" for k, v in record["metrics"].items()
+             if k.startswith(primary.split("@")[0])}
+    return f"  {record['run_name']}: {shown} ({record['wall_time_s']:.0f} s)"
