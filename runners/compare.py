@@ -1,5 +1,5 @@
-"""`python -m runners.compare`: a suite of runs. Records name this door in their commands; the work is in
-`runners/suite/compare.py`."""
+"""`python -m runners.compare`: a suite of runs. Every record's command names this door; the work is
+in `runners/suite/compare.py`."""
 import sys
 
 from runners.run.config import main_guard

@@ -1,5 +1,4 @@
-"""`python -m runners.generate`: text sampled from a recorded byte-level run. Records name this door in their commands; the work is in
-`runners/run/generate.py`."""
+"""`python -m runners.generate`: text sampled from a recorded byte-level run (runners/run/generate.py)."""
 import sys
 
 from runners.run.config import main_guard

@@ -1,5 +1,5 @@
-"""`python -m runners.train`: one run. Records name this door in their commands; the work is in
-`runners/run/train.py`."""
+"""`python -m runners.train`: one run. Every record's command names this door; the work is
+in `runners/run/train.py`."""
 import sys
 
 from runners.run.config import main_guard

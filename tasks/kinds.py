@@ -23,7 +23,9 @@ class Built:
     variables, horizon, ...). `directions`: {base metric name: "max" | "min"} ("acc" covers "test/acc@64").
     `count(batch)`: how many `unit`s (tokens, samples, ...) a training batch holds, for throughput.
     `pivot`: a data setting whose runs the leaderboard shows as columns of one row (metric@value), e.g.
-    the forecasting horizon. `input_length`: the length `state_size` is reported at (None: not reported)."""
+    the forecasting horizon. `input_length`: the length `state_size` is reported at (None: not reported).
+    `versus`: a record field the leaderboard plots the primary metric against, one point per model
+    configuration (MQAR: `state_size`, Zoology's axis); None: the leaderboard's default plots."""
     data: Any
     task: Any
     name: str
@@ -34,6 +36,7 @@ class Built:
     count: Callable[[Any], int]
     pivot: str | None = None
     input_length: int | None = None
+    versus: str | None = None
 
     def __post_init__(self):
         bad = {k: v for k, v in self.directions.items() if v not in DIRECTIONS}

@@ -24,8 +24,10 @@ from runners.report.front import anchor, front_blocks
 from runners.report.render import to_html, to_markdown
 from runners.report.scorecard import scorecard_blocks
 from runners.report.verdicts import verdicts, write_csv
-from runners.report.rows import (Row, direction, group_rows, is_accuracy, is_number, mean_std, metric_names, newest,
-                                 pivoted, primary_metric, read_published, read_records, split_tuned)
+from runners.run.identity import newest
+from runners.run.records import is_accuracy, is_number, read_records
+from runners.report.rows import (Row, direction, group_rows, mean_std, metric_names, pivoted, primary_metric,
+                                 read_published, split_tuned)
 
 EMPTY = "No records yet — run `make reproduce`."
 DETAILS = "details.html"

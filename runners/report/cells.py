@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from runners.report.rows import is_number
+from runners.run.records import is_number
 
 
 def fmt_stat(stat, accuracy: bool, n_row: int) -> str:

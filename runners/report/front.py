@@ -15,11 +15,13 @@ import math
 import re
 from collections import Counter
 
+from zoo.registry import DOMAINS
+
 from runners.report.cells import fmt_stat, num, params
 from runners.report.plots import paper_scale
-from runners.report.rows import Row, direction, is_accuracy, is_number, primary_metric
+from runners.run.records import is_accuracy, is_number
+from runners.report.rows import Row, direction, primary_metric
 
-DOMAINS = {"language": "Language", "vision": "Vision", "graph": "Graph", "timeseries": "Time series"}
 COLUMNS = ["task", "model", "params", "metric", "ours (mean ± std)", "seeds", "**paper**", "details"]
 ARROWS = {"max": " ↑", "min": " ↓"}  # which way is better, beside the metric's name
 

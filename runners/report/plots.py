@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from runners.report.rows import at_points, is_accuracy, is_number  # noqa: E402
+from runners.run.records import is_accuracy, is_number  # noqa: E402
+from runners.report.rows import at_points  # noqa: E402
 
 PALETTE = plt.get_cmap("tab10").colors
 PAPER_MARKERS = ("s", "^", "v", "x", "+", "d", "*", "<", ">")
@@ -31,8 +32,8 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
                colour: dict) -> list[tuple[str, Path]]:
     """(caption, file) of the plots for one task's rows: the primary metric against n where they report it
     as `<metric>@<n>` at two n or more (accuracy against evaluation length, MSE against the forecasting
-    horizon); accuracy against state size for MQAR, or wherever one model ran at several state sizes;
-    otherwise the primary metric as one bar per row."""
+    horizon); accuracy against state size where the task's kind asks for it (`versus`, MQAR) or one model
+    ran at several state sizes; otherwise the primary metric as one bar per row."""
     rows = [r for r in rows if r.runs and r.stat(primary)] if primary else []
     if not rows:
         return []
@@ -90,7 +91,7 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
     # sharing one state size, it is bars)
     sizes = {m: [r.first("state_size") for r in rows if r.model == m] for m in models}
     by_state = any(len(set(s)) > 1 and len(set(s)) == len(s) for s in sizes.values())
-    if "mqar" in task.lower() or by_state:
+    if any(r.first("versus") == "state_size" for r in rows) or by_state:
         points = [dict(model=r.model, colour=colour[r.model], x=r.first("state_size"), mean=_scaled(r, primary)[0],
                        std=_scaled(r, primary)[1]) for r in rows if is_number(r.first("state_size"))]
         if points:

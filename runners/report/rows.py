@@ -1,5 +1,5 @@
-"""The runs as the report sees them: records read and checked, superseded ones dropped, grouped into rows,
-and each row's metrics averaged over seeds.
+"""The runs as the report sees them: the records (read by runners/run/records.py, one per run kept by
+runners/run/identity.py) grouped into rows, and each row's metrics averaged over seeds.
 
 A row is one (suite, task, model, model config, data) over its seeds. Its statistics are the mean and the
 sample std (n - 1) over the seeds whose runs finished; failed runs are kept apart and never averaged in.
@@ -19,28 +19,13 @@ from pathlib import Path
 import yaml
 
 from runners.suite import tuning
-from runners.run.records import STATUSES, load_records
+from runners.run.identity import canon, row_key
+from runners.run.records import is_accuracy, is_number
 
-ACCURACY = re.compile(r"(^|[/_])acc(uracy)?(@\d+)?$")
 SPLIT_ORDER = {"test": 0, "val": 1, "train": 2}
 
 
 # ---- reading ------------------------------------------------------------------------------------------
-
-def read_records(root: Path) -> list[dict]:
-    return load_records(root, check=_problem) if root.exists() else []
-
-
-def _problem(rec: dict) -> str | None:
-    missing = [k for k in ("status", "task", "model") if k not in rec]
-    if missing:
-        return "missing " + ", ".join(missing)
-    if rec["status"] not in STATUSES:
-        return f"status {rec['status']!r} is not one of {STATUSES}"
-    if not isinstance(rec.get("metrics") or {}, dict):
-        return "metrics is not an object"
-    return None
-
 
 def read_published(root: Path) -> list[dict]:
     """The papers' numbers, one source per file plus the `related` sources a file lists."""
@@ -71,39 +56,16 @@ def _checked_source(src, path: Path, name: str) -> dict:
 
 # ---- grouping and statistics -------------------------------------------------------------------------
 
-def _canon(value) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def row_key(rec: dict) -> tuple:
-    return (rec.get("suite", "default"), rec["task"], rec["model"], _canon(rec.get("model_config", {})),
-            _canon(rec.get("data", {})), _canon(rec.get("protocol", {})))
-
-
 def untuned(rec: dict) -> dict:
     """The record with its tuned setting taken out of its protocol (a tuned row may hold runs at different
     chosen values, e.g. one per forecasting horizon; its `tuned` column names them)."""
     s = rec.get("tuning")
     if not s:
         return rec
-    protocol = json.loads(_canon(rec.get("protocol") or {}))
+    protocol = json.loads(canon(rec.get("protocol") or {}))
     group, _, name = s["key"].partition(".")
     (protocol.get(group) or {}).pop(name, None)
     return dict(rec, protocol=protocol)
-
-
-def newest(records: list[dict]) -> list[dict]:
-    """Drop superseded records: per config hash, then per run (row + seed), keep the newest."""
-    def keep_newest(recs, key):
-        kept = {}
-        for i, rec in enumerate(recs):
-            k = key(rec)
-            k = ("no key", i) if k is None else k
-            if k not in kept or str(rec.get("finished_at", "")) >= str(kept[k].get("finished_at", "")):
-                kept[k] = rec
-        return list(kept.values())
-    records = keep_newest(records, lambda r: (r.get("suite"), r["config_hash"]) if r.get("config_hash") else None)
-    return keep_newest(records, lambda r: row_key(r) + (_canon(r.get("seed")),))
 
 
 def pivoted(records: list[dict]) -> list[dict]:
@@ -136,7 +98,7 @@ def split_tuned(records: list[dict]) -> tuple[list[dict], dict[tuple, list[dict]
         if not s:
             shown.append(rec)
             continue
-        key = row_key(untuned(rec)) + (_canon(s),)
+        key = row_key(untuned(rec)) + (canon(s),)
         groups.setdefault(key, []).append(rec)
     # a grid changed since: only the newest grid's trials count; the older grid's are stale, not merged in
     newest_spec = {}
@@ -219,7 +181,7 @@ def _label(rows: list[Row]):
         return {**r.model_config, **{f"data.{k}": v for k, v in r.data.items()}, **protocol}
     def varying(group):
         keys = {k for r in group for k in flat(r)}
-        return {k for k in keys if len({_canon(flat(r).get(k)) for r in group}) > 1}
+        return {k for k in keys if len({canon(flat(r).get(k)) for r in group}) > 1}
     tuned = {s["key"] for r in rows if (s := r.first("tuning"))}  # shown in the table's own `tuned` column
     data_keys = {k for k in varying(rows) if k.startswith(("data.", "optim.", "schedule.", "trainer."))} - tuned
     for r in rows:
@@ -266,11 +228,6 @@ def direction(rows: list[Row], metric: str) -> str | None:
     return "max" if is_accuracy(metric) else None
 
 
-def is_accuracy(metric: str) -> bool:
-    """Accuracies are fractions in the records and percentages in everything the report shows."""
-    return bool(ACCURACY.search(metric))
-
-
 def at_points(rows: list[Row], primary: str) -> dict[int, str]:
     """{n: metric name} of the `<metric>@<n>` metrics these rows report for the primary metric's split and
     base name (evaluation lengths of test/acc, horizons of test/mse)."""
@@ -279,9 +236,5 @@ def at_points(rows: list[Row], primary: str) -> dict[int, str]:
     return {int(m.group(1)): m.group(0) for m in found if m}
 
 
-def is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
 def _short(value) -> str:
-    return value if isinstance(value, str) else _canon(value)
+    return value if isinstance(value, str) else canon(value)

@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from runners.report.rows import newest, read_records, split_tuned, untuned, row_key
+from runners.run.identity import newest, row_key
+from runners.run.records import read_records
+from runners.report.rows import split_tuned, untuned
 from tasks import outcomes
 
 REPLICATES, LEVEL, SEED = 4000, 0.95, 0

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 SCHEMA = 1
 STATUSES = ("ok", "failed")
+ACCURACY = re.compile(r"(^|[/_])acc(uracy)?(@\d+)?$")
 
 
 def record_path(root: Path, suite: str, run_name: str, config_hash: str) -> Path:
@@ -85,3 +87,27 @@ def load_records_file(path: Path, check=None) -> list[dict]:
         else:
             records.append(record)
     return records
+
+
+def read_records(root: Path) -> list[dict]:
+    return load_records(root, check=_problem) if root.exists() else []
+
+
+def _problem(rec: dict) -> str | None:
+    missing = [k for k in ("status", "task", "model") if k not in rec]
+    if missing:
+        return "missing " + ", ".join(missing)
+    if rec["status"] not in STATUSES:
+        return f"status {rec['status']!r} is not one of {STATUSES}"
+    if not isinstance(rec.get("metrics") or {}, dict):
+        return "metrics is not an object"
+    return None
+
+
+def is_accuracy(metric: str) -> bool:
+    """Accuracies are fractions in the records and percentages in everything the report shows."""
+    return bool(ACCURACY.search(metric))
+
+
+def is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)

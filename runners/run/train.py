@@ -10,9 +10,6 @@ leaves no record; a run that fails while training leaves a record with status "f
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import shlex
 import sys
 import tempfile
@@ -20,49 +17,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runners.run.config import UsageError, compose, main_guard
+from runners.run.config import UsageError, compose
+from runners.run.identity import config_hash, reproducing, resolved, run_name
 from runners.run.records import record_path, write_record
-
-# keys that do not change what a run computes (where it is written, how it is shown)
-VOLATILE = ("logger", "results_dir", "data_root", "suite_name")
-DISPLAY = ("progress_bar", "log_every_n_steps", "checkpoint", "keep_checkpoint", "keep_weights")
-# recorded and kept in the reproducing command (float sums depend on it) but not hashed, so a suite
-# stopped on one machine resumes on another with a different core count
-UNHASHED = DISPLAY + ("threads",)
-# trainer settings added after records were made: hashed only when set, so those records stay found
-HASHED_IF_SET = ("patience", "solved_at")
-
-
-def resolved(cfg) -> dict:
-    """The run's whole configuration as plain data, with the model's settings resolved against its
-    variant's defaults and its builder's fingerprint (revision, defaults), so that editing a variant file or
-    changing what a builder computes changes the hash of the runs that use it."""
-    import zoo
-    from omegaconf import OmegaConf
-    from tasks.kinds import resolve_data
-    content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in VOLATILE}
-    content["trainer"] = {k: v for k, v in content["trainer"].items()
-                          if k not in UNHASHED and not (k in HASHED_IF_SET and v is None)}
-    settings = {k: v for k, v in content["model"].items() if k != "name"}
-    try:
-        content["data"] = resolve_data(content["data"])
-        content["model"] = {"name": cfg.model.name, **zoo.resolved_config(cfg.model.name, **settings)}
-        content["builder"] = zoo.fingerprint(cfg.model.name)
-    except (KeyError, ValueError) as exc:
-        raise UsageError(exc.args[0]) from None
-    forced = os.environ.get("MAMBAZOO_SCAN_BACKEND")
-    if forced:  # another backend gives other rounding, so other metrics
-        content["scan_backend_forced"] = forced
-    return content
-
-
-def config_hash(cfg) -> str:
-    return hashlib.sha256(json.dumps(resolved(cfg), sort_keys=True).encode()).hexdigest()
-
-
-def run_name(cfg) -> str:
-    return f"{cfg.pipeline_name}/{cfg.model.name}/s{cfg.seed}"
-
 
 def command(overrides: list[str]) -> str:
     return " ".join(["python -m runners.train"] + [shlex.quote(o) for o in overrides])
@@ -119,7 +76,7 @@ def run(cfg, overrides: list[str]) -> dict:
                   taxonomy=zoo.model_info(cfg.model.name).taxonomy, seed=cfg.seed, config_hash=config_hash(cfg),
                   command=command(overrides), params=zoo.count_parameters(task.model),
                   state_size=_state_size(task.model, built.input_length), primary_metric=built.primary,
-                  metric_directions=built.directions, pivot=built.pivot, git_commit=env.git_commit(),
+                  metric_directions=built.directions, pivot=built.pivot, versus=built.versus, git_commit=env.git_commit(),
                   versions=env.versions())
     saved = checkpoint_path(results, cfg.suite_name, record["run_name"], record["config_hash"])
     checkpoints = [Checkpoints(saved)] if cfg.trainer.checkpoint else []
@@ -206,8 +163,7 @@ def main(argv=None):
         from omegaconf import OmegaConf
         print(OmegaConf.to_yaml(cfg))
         return 0
-    # where a record goes is not part of the command that reproduces it
-    record = run(cfg, [o for o in overrides if o.split("=", 1)[0].lstrip("+") not in VOLATILE + _display()])
+    record = run(cfg, reproducing(overrides))
     if record["status"] != "ok":
         print(f"train: run failed: {record['error']}", file=sys.stderr)
         return 1
@@ -215,6 +171,3 @@ def main(argv=None):
     print(f"{record['run_name']}: {shown}  ({record['wall_time_s']:.0f} s)")
     return 0
 
-
-def _display():
-    return tuple(f"trainer.{k}" for k in DISPLAY)

@@ -23,7 +23,8 @@ import math
 import sys
 from pathlib import Path
 
-from runners.report.rows import is_accuracy, is_number, newest, read_records
+from runners.run.identity import newest, telling
+from runners.run.records import is_accuracy, is_number, read_records
 
 
 def finished(root: Path, by: str = "hash") -> dict[tuple, dict]:
@@ -73,9 +74,7 @@ def labels(records: dict[tuple, dict]) -> dict[tuple, str]:
     common: dict[str, set] = {}
     for (suite, _), w in words.items():
         common[suite] = common.get(suite, set(w)) & set(w)
-    named = ("pipeline=", "model.name=", "model=", "seed=")  # already in the run name
-    telling = {key: [x for x in w if x not in common[key[0]] and not x.startswith(named)] for key, w in words.items()}
-    return {key: " ".join([records[key]["run_name"], *telling[key]]) for key in records}
+    return {key: " ".join([records[key]["run_name"], *telling(w, common[key[0]])]) for key, w in words.items()}
 
 
 def _shown(value, metric: str) -> str:

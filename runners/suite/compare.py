@@ -32,6 +32,7 @@ from runners.suite import tuning
 from runners.suite import workers
 from runners.run.config import UsageError, compose, main_guard
 from runners.run.env import ROOT
+from runners.run.identity import config_hash, run_name, setting
 from runners.run.records import find_record, find_record_path, record_path, write_record
 
 @dataclass
@@ -110,8 +111,7 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
         check_settings(cfg)
-        key = (block, cfg.pipeline_name, tuple(o for o in overrides if not o.startswith(
-            ("seed=", "model.name=", "optim.", "schedule."))))
+        key = (block, cfg.pipeline_name, setting(overrides))
         if cfg.model.name not in sizes.setdefault(key, {}):
             sizes[key][cfg.model.name] = zoo.count_parameters(prepare(cfg).task.model)
     return configs, _param_mismatches(sizes, tolerance)
@@ -155,8 +155,6 @@ def run_argv(run: Run, results_dir: str) -> list[str]:
 def settle(run: Run, results_dir: str, started: str, why: str) -> dict:
     """The record the run wrote since `started` (stamped with its suite's tuning spec), or, where its process
     died before it could write one, a failed record saying `why`."""
-    from runners.run.train import config_hash, run_name
-
     cfg, digest = run.cfg, config_hash(run.cfg)
     suite_dir = Path(results_dir) / "records" / run.suite
     rec = find_record(suite_dir, digest)
@@ -249,8 +247,6 @@ def _round(runs: list[Run], names: list[str], results_dir, cfg, launcher, title)
     """Run what is not recorded yet, the runs of every suite in `names` in one pool; the number that failed."""
     from tqdm import tqdm
 
-    from runners.run.train import config_hash
-
     todo = []
     for name in dict.fromkeys(names):
         mine, left = [r for r in runs if r.suite == name], []
@@ -274,7 +270,6 @@ def _round(runs: list[Run], names: list[str], results_dir, cfg, launcher, title)
 
 def choose(suite, tune: dict, results_dir: str, threads: list[str]) -> dict[int, object]:
     """{group index: the grid value it chose on validation} from the records of the tuning round."""
-    from runners.run.train import config_hash
 
     suite_dir = Path(results_dir) / "records" / suite.name
     chosen = {}

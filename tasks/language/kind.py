@@ -23,7 +23,7 @@ def build(cfg, data: dict, make_model) -> Built:
     task = TokenTask(make_model(**io), cfg, tokens.eval_names)
     return Built(data=tokens, task=task, name=data["task"], io=io, primary="test/acc",
                  directions={"acc": "max", "loss": "min"}, unit="tokens", count=lambda batch: batch[0].numel(),
-                 input_length=tokens.input_length)
+                 input_length=tokens.input_length, versus="state_size" if data["task"] == "mqar" else None)
 
 
 def build_bytes(cfg, data: dict, make_model) -> Built:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runners.run.config import compose
-from runners.run.train import config_hash
+from runners.run.identity import config_hash
 
 ROOT = Path(__file__).resolve().parents[2] / "results" / "records"
 RECORDS = sorted(ROOT.rglob("*.jsonl"))

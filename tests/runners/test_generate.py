@@ -2,7 +2,7 @@
 line what is missing when it cannot."""
 import pytest
 
-from runners import generate
+from runners.run import generate
 from runners.run import train
 from runners.run.config import UsageError, compose
 

@@ -228,6 +228,14 @@ def test_empty_records_still_write_pages(tmp_path):
     assert written["plots"] == []
 
 
+def test_a_task_whose_kind_plots_it_against_state_size_gets_that_plot_whatever_its_name(tmp_path):
+    for model, acc in (("mamba", 0.9), ("transformerpp", 0.5)):
+        write(tmp_path / "r", dict(record("recall_x", model, 0, {"test/acc": acc}), versus="state_size"))
+    write(tmp_path / "r", record("copy_x", "mamba", 0, {"test/acc": 0.5}))
+    written = build_report(tmp_path / "r", tmp_path / "none", tmp_path / "out")
+    assert {p.name for p in written["plots"]} == {"language--recall_x--state_size.svg", "language--copy_x--bars.svg"}
+
+
 def test_stale_plots_are_removed(tmp_path):
     (tmp_path / "out" / "plots").mkdir(parents=True)
     (tmp_path / "out" / "plots" / "old.svg").write_text("<svg/>")

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from runners.run import train
+from runners.run import identity, train
 from runners.run.config import UsageError, compose
 from runners.run.records import load_records
 
@@ -71,20 +71,20 @@ def test_models_see_the_same_batches_whatever_their_initialisation(tmp_path):
 def test_hash_does_not_depend_on_the_thread_count():
     """A suite stopped on a 2-core machine resumes on a 16-core one: threads are recorded, not hashed."""
     base = ["pipeline=mqar", "model.name=mamba"]
-    assert train.config_hash(compose("train", [*base, "trainer.threads=1"])) == \
-        train.config_hash(compose("train", [*base, "trainer.threads=8"])) == train.config_hash(compose("train", base))
-    assert train.config_hash(compose("train", [*base, "optim.lr=0.01"])) != train.config_hash(compose("train", base))
+    assert identity.config_hash(compose("train", [*base, "trainer.threads=1"])) == \
+        identity.config_hash(compose("train", [*base, "trainer.threads=8"])) == identity.config_hash(compose("train", base))
+    assert identity.config_hash(compose("train", [*base, "optim.lr=0.01"])) != identity.config_hash(compose("train", base))
 
 
 def test_hash_follows_the_resolved_model_not_the_command(monkeypatch):
     from zoo import registry
     plain = compose("train", ["model.name=mamba2"])
     same = compose("train", ["model.name=mamba2", "model.mixers.mamba2.d_state=64"])  # 64 is its default
-    before = train.config_hash(plain)
-    assert before == train.config_hash(same)
+    before = identity.config_hash(plain)
+    assert before == identity.config_hash(same)
     entry = registry.model_info("mamba2")
     monkeypatch.setitem(registry._MODELS, "mamba2", dataclasses.replace(entry, defaults={**entry.defaults, "d_model": 48}))
-    assert train.config_hash(plain) != before  # editing a variant file reruns the runs that use it
+    assert identity.config_hash(plain) != before  # editing a variant file reruns the runs that use it
 
 
 def test_a_builder_change_makes_only_its_own_models_records_stale(monkeypatch):
@@ -95,19 +95,19 @@ def test_a_builder_change_makes_only_its_own_models_records_stale(monkeypatch):
     from zoo import registry
     lm, vision = (compose("train", [f"pipeline={p}", f"model.name={m}"]) for p, m in (("mqar", "mamba"),
                                                                                     ("mnist", "vim")))
-    before = train.config_hash(lm), train.config_hash(vision)
+    before = identity.config_hash(lm), identity.config_hash(vision)
     monkeypatch.setitem(registry._REVISIONS, "language_model", registry._REVISIONS["language_model"] + 1)
-    assert train.config_hash(lm) != before[0] and train.config_hash(vision) == before[1]
+    assert identity.config_hash(lm) != before[0] and identity.config_hash(vision) == before[1]
     monkeypatch.undo()
-    assert (train.config_hash(lm), train.config_hash(vision)) == before
+    assert (identity.config_hash(lm), identity.config_hash(vision)) == before
     builder = registry._BUILDERS["language_model"]
     signature = inspect.signature(builder)
     changed = signature.replace(parameters=[p.replace(default="torch") if p.name == "init" else p
                                             for p in signature.parameters.values()])
     monkeypatch.setattr(builder, "__signature__", changed, raising=False)
-    assert train.config_hash(lm) != before[0] and train.config_hash(vision) == before[1]
+    assert identity.config_hash(lm) != before[0] and identity.config_hash(vision) == before[1]
     monkeypatch.setattr(registry, "CORE_REVISION", registry.CORE_REVISION + 1)
-    assert train.config_hash(vision) != before[1]
+    assert identity.config_hash(vision) != before[1]
 
 
 def test_a_solved_task_stops_at_the_validation_that_solved_it(tmp_path):

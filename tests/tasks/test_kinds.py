@@ -34,3 +34,11 @@ def test_forecast_task_name_is_the_file_stem():
 def test_bad_metric_direction_is_refused():
     with pytest.raises(ValueError, match=r"directions must be one of \('max', 'min'\)"):
         kinds.Built(None, None, "t", {}, "test/x", {"x": "up"}, "things", len)
+
+
+def test_mqar_asks_for_its_plot_against_state_size():
+    from runners.run.config import compose
+    from runners.run.train import prepare
+    small = ["model.name=mamba", "data.n_train=8", "data.n_val=8", "data.n_test=8"]
+    built = {p: prepare(compose("train", [f"pipeline={p}", *small])) for p in ("mqar", "induction_heads")}
+    assert built["mqar"].versus == "state_size" and built["induction_heads"].versus is None
