@@ -49,12 +49,14 @@ class Kind:
     """`build(cfg, data, make_model) -> Built`, where `data` holds the resolved data settings and
     `make_model(**io)` returns the network. `data_defaults`: the data settings a pipeline may leave out
     (resolved into the config hash, so a default is part of what a run is). `task_name(data)`: the record's
-    task name, known before anything is built."""
+    task name, known before anything is built. `libraries`: optional libraries its runs import when they
+    need them, which a suite's warm worker imports ahead (runners/run/warm.py)."""
     name: str
     tasks: tuple
     data_defaults: dict
     build: Callable
     task_name: Callable[[dict], str] = field(default=lambda data: data["task"])
+    libraries: tuple = ()
 
 
 _KINDS: dict[str, Kind] = {}
@@ -80,6 +82,12 @@ def kind_for(task: str) -> Kind:
     close = difflib.get_close_matches(str(task), known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"data.task={task!r} is no task{hint} (tasks: {', '.join(known)})")
+
+
+def libraries() -> list[str]:
+    """Every kind's optional libraries (see Kind)."""
+    _load_domains()
+    return sorted({name for kind in _KINDS.values() for name in kind.libraries})
 
 
 def resolve_data(data: dict) -> dict:

@@ -19,8 +19,7 @@ import tempfile
 
 from runners.run.env import ROOT
 
-PRELOAD = ["lightning", "zoo", "tasks.kinds", "tasks.base", "runners.run.env", "runners.run.train", "runners.run.trainer",
-           "timm", "torch_geometric"]  # the last two for vision and graph runs; an absent one is skipped
+PRELOAD = ["runners.run.warm"]
 
 _context = None
 

@@ -92,5 +92,7 @@ def reg_name(data: dict) -> str:
     return "FreeSolv" if data.get("path") is None else Path(data["path"]).stem
 
 
-NODE = register_kind(Kind("graph_node", tuple(CLASSES), NODE_DEFAULTS, build_node, lambda data: data["task"].upper()))
-REG = register_kind(Kind("graph_reg", ("freesolv",), REG_DEFAULTS, build_reg, reg_name))
+NODE = register_kind(Kind("graph_node", tuple(CLASSES), NODE_DEFAULTS, build_node, lambda data: data["task"].upper(),
+                          libraries=("torch_geometric",)))
+REG = register_kind(Kind("graph_reg", ("freesolv",), REG_DEFAULTS, build_reg, reg_name,
+                         libraries=("torch_geometric",)))

@@ -35,4 +35,4 @@ def task_name(data: dict) -> str:
     return {"mnist": "mnist5k"}.get(data["task"], data["task"])
 
 
-KIND = register_kind(Kind("image", tuple(SOURCES), DEFAULTS, build, task_name))
+KIND = register_kind(Kind("image", tuple(SOURCES), DEFAULTS, build, task_name, libraries=("timm",)))  # ViT/DeiT

@@ -42,3 +42,8 @@ def test_mqar_asks_for_its_plot_against_state_size():
     small = ["model.name=mamba", "data.n_train=8", "data.n_val=8", "data.n_test=8"]
     built = {p: prepare(compose("train", [f"pipeline={p}", *small])) for p in ("mqar", "induction_heads")}
     assert built["mqar"].versus == "state_size" and built["induction_heads"].versus is None
+
+
+def test_the_optional_libraries_a_warm_worker_imports_come_from_the_kinds():
+    assert {"timm", "torch_geometric"} <= set(kinds.libraries())
+    assert kinds.kind_for("forecast").libraries == ()
