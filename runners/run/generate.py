@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from runners.run.config import UsageError, main_guard
+from runners.run.config import UsageError
 from runners.run.env import ROOT
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from runners.suite import tuning
 from runners.suite import workers
-from runners.run.config import UsageError, compose, main_guard
+from runners.run.config import UsageError, compose
 from runners.run.env import ROOT
 from runners.run.identity import config_hash, run_name, setting
 from runners.run.records import find_record, find_record_path, record_path, write_record
