@@ -1,5 +1,5 @@
 """Per-example test outcomes, kept beside a run's record so that a comparison of two models can resample the
-test set (runners/verdicts.py bootstraps over them).
+test set (runners/report/verdicts.py bootstraps over them).
 
 Every test metric a task logs is a function of per-example sums. Each example adds a numerator and a
 denominator per column, and the metric is the mean over columns of (sum of numerators / sum of
