@@ -21,6 +21,7 @@ from runners.report.rows import at_points  # noqa: E402
 
 PALETTE = plt.get_cmap("tab10").colors
 PAPER_MARKERS = ("s", "^", "v", "x", "+", "d", "*", "<", ">")
+X_LABELS = {"state_size": "state size (floats carried per sequence, log scale)"}  # else "<field> (log scale)"
 
 
 def colours(models) -> dict:
@@ -91,13 +92,16 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
     # sharing one state size, it is bars)
     sizes = {m: [r.first("state_size") for r in rows if r.model == m] for m in models}
     by_state = any(len(set(s)) > 1 and len(set(s)) == len(s) for s in sizes.values())
-    if any(r.first("versus") == "state_size" for r in rows) or by_state:
-        points = [dict(model=r.model, colour=colour[r.model], x=r.first("state_size"), mean=_scaled(r, primary)[0],
-                       std=_scaled(r, primary)[1]) for r in rows if is_number(r.first("state_size"))]
+    # the record field the task's kind asks to plot against (MQAR: state_size)
+    versus = next((r.first("versus") for r in rows if r.first("versus")), "state_size" if by_state else None)
+    if versus:
+        points = [dict(model=r.model, colour=colour[r.model], x=r.first(versus), mean=_scaled(r, primary)[0],
+                       std=_scaled(r, primary)[1]) for r in rows if is_number(r.first(versus))]
         if points:
-            path = state_size_plot(stem.with_name(stem.name + "--state_size.svg"),
-                                   f"{task} ({suite}): accuracy vs state size", ylabel, points)
-            return [(f"{task}: {primary} against state size, one point per model configuration ({ours})", path)]
+            what = versus.replace("_", " ")
+            path = versus_plot(stem.with_name(f"{stem.name}--{versus}.svg"), f"{task} ({suite}): accuracy vs {what}",
+                               ylabel, points, X_LABELS.get(versus, f"{what} (log scale)"))
+            return [(f"{task}: {primary} against {what}, one point per model configuration ({ours})", path)]
     bars = []
     for r in rows:
         mean, std = _scaled(r, primary)
@@ -152,8 +156,8 @@ def length_plot(path: Path, title: str, ylabel: str, series: list[dict], train_l
     return _finish(fig, ax, path, title, ylabel, percent=percent)
 
 
-def state_size_plot(path: Path, title: str, ylabel: str, points: list[dict]) -> Path:
-    """Zoology-style accuracy against recurrent state size: one point per (model, configuration).
+def versus_plot(path: Path, title: str, ylabel: str, points: list[dict], xlabel: str) -> Path:
+    """Zoology-style accuracy against a size (recurrent state size): one point per (model, configuration).
 
     points: {model, colour, x, mean, std}; a model's points are joined in order of state size.
     """
@@ -164,7 +168,7 @@ def state_size_plot(path: Path, title: str, ylabel: str, points: list[dict]) -> 
                     marker="o", capsize=3, color=mine[0]["colour"], label=model)
     ax.set_xscale("log")
     _tick_at(ax, {p["x"] for p in points})
-    ax.set_xlabel("state size (floats carried per sequence, log scale)")
+    ax.set_xlabel(xlabel)
     return _finish(fig, ax, path, title, ylabel, percent=True)
 
 

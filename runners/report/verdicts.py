@@ -1,6 +1,7 @@
 """Verdicts: each published claim (`claims:` in results/published/*.yaml) tested on the records.
 
-    python -m runners.report.verdicts [--records results/records] [--published results/published] [--out results/verdicts.csv]
+    python -m runners.report.verdicts [--records results/records] [--published results/published]
+                                      [--out results/verdicts.csv]
 
 A claim says that model a is better than model b on a metric (or matches it within a margin) in one suite's
 setting. Its records are the report's (the newest per run; of a tuned model, the runs at the value it chose

@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 
+from runners.run.config import UsageError
+
 # where a run is written and how it is shown: neither hashed nor kept in the reproducing command
 WHERE = ("logger", "results_dir", "data_root", "suite_name")
 DISPLAY = ("trainer.progress_bar", "trainer.log_every_n_steps", "trainer.checkpoint", "trainer.keep_checkpoint",
@@ -53,8 +55,6 @@ def resolved(cfg) -> dict:
     import zoo
     from omegaconf import OmegaConf
     from tasks.kinds import resolve_data
-
-    from runners.run.config import UsageError
     content = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if not among(k, WHERE)}
     content["trainer"] = {k: v for k, v in content["trainer"].items()
                           if not among(f"trainer.{k}", DISPLAY + MACHINE)

@@ -76,8 +76,8 @@ def run(cfg, overrides: list[str]) -> dict:
                   taxonomy=zoo.model_info(cfg.model.name).taxonomy, seed=cfg.seed, config_hash=config_hash(cfg),
                   command=command(overrides), params=zoo.count_parameters(task.model),
                   state_size=_state_size(task.model, built.input_length), primary_metric=built.primary,
-                  metric_directions=built.directions, pivot=built.pivot, versus=built.versus, git_commit=env.git_commit(),
-                  versions=env.versions())
+                  metric_directions=built.directions, pivot=built.pivot, versus=built.versus,
+                  git_commit=env.git_commit(), versions=env.versions())
     saved = checkpoint_path(results, cfg.suite_name, record["run_name"], record["config_hash"])
     checkpoints = [Checkpoints(saved)] if cfg.trainer.checkpoint else []
     trainer, meter = build_trainer(cfg, f"{record['run_name']}-{record['config_hash'][:8]}", built, checkpoints)

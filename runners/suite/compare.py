@@ -5,12 +5,12 @@
     python -m runners.compare suite=vision launcher=slurm launcher.partition=gpu  # a SLURM job array
     python -m runners.compare suite=smoke results_dir=/tmp/r  # a tiny suite (tests, a first look)
 
-Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails
-at once in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of
-its own (forked warm, runners/suite/workers.py): memory is measured from a clean start, and a run that crashes the
-interpreter cannot take the suite down (it is recorded as failed, as is any run that fails while training). A run whose record
-(same config hash, same suite) already exists is skipped, so an interrupted suite resumes where it stopped,
-on any number of cores (the thread count is recorded, not hashed).
+Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails at once
+in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of its own
+(forked warm, runners/suite/workers.py): memory is measured from a clean start, and a run that crashes the
+interpreter cannot take the suite down (it is recorded as failed, as is any run that fails while training). A
+run whose record (same config hash, same suite) already exists is skipped, so an interrupted suite resumes
+where it stopped, on any number of cores (the thread count is recorded, not hashed).
 
 A suite with a `tune` block (runners/suite/tuning.py) runs in two rounds: first every grid value on the tuning
 seeds, then the other seeds at the value each (pipeline, model, point) chose on validation.
