@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUITE  ?= survey
 LAUNCHER ?= joblib
 
-.PHONY: install reproduce report check-page test test-all bench bench-decode gpu-check clean
+.PHONY: install reproduce report check-page test test-all bench bench-decode bench-scaling gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: $(STAMP)
 # decoding tokens/s and state memory against generated length: Mamba, Mamba-2, Transformer++
 bench-decode: $(STAMP)
 	$(BIN)/python -m runners.bench.decode $(ARGS)
+
+# time and peak memory of training and inference against length, Mamba models against their Transformer baselines
+# in every domain (conf/bench/scaling.yaml); ARGS="--device cuda --sizes suite,paper" on a GPU
+bench-scaling: $(STAMP)
+	$(BIN)/python -m runners.bench.scaling $(ARGS)
 
 # On a CUDA machine: the gpu tests, the Triton kernels against the oracle, one training run per domain and the
 # benchmarks, all in results/gpu_check/ (runners/bench/gpu_check.py). PY=python3 uses that machine's own Python and
