@@ -27,7 +27,7 @@ SOURCES = ("kernels.c", "kernels_body.h")
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp-simd", "-fno-trapping-math")  # the last lets loops with selects vectorise
 TUNED = ("-march=native",)  # tried first; some compilers (or CPUs) refuse it
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
-ARGS = {"ss_fwd": (9, 10), "ss_bwd": (14, 11), "ssd_fwd": (9, 8), "ssd_bwd": (14, 8)}  # (pointers, integers)
+ARGS = {"ss_fwd": (9, 10), "ss_bwd": (14, 11), "ssd_fwd": (10, 8), "ssd_bwd": (16, 8)}  # (pointers, integers)
 
 
 class Unavailable(RuntimeError):

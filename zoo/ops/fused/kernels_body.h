@@ -113,16 +113,18 @@ void SFX(ss_bwd)(const REAL *u, const REAL *dt, const REAL *A, const REAL *B, co
 
 /* SSD (Mamba-2). Rows r = (batch b, head h) in [row0, row1); head h reads group h / (heads / groups).
  * x, y: (batch, L, heads, P); dt: (batch, L, heads); A: (heads,); B, C: (batch, L, groups, N);
+ * D: (heads, P) or NULL, the skip term y_t += D x_t, fused here to save two passes over x and y;
  * h0, last: (batch, heads, N, P), h0 may be NULL; ckpt: (batch, heads, ceil(L / K), N, P).
  * The state is kept as (N, P), transposed from the API's (P, N), so every inner loop runs over the P
  * contiguous channels of a head with no horizontal sum in the forward. */
-void SFX(ssd_fwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, const REAL *C,
+void SFX(ssd_fwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, const REAL *C, const REAL *D,
                   const REAL *h0, REAL *y, REAL *last, REAL *ckpt,
                   i64 heads, i64 groups, i64 L, i64 P, i64 N, i64 K, i64 row0, i64 row1) {
     i64 per = heads / groups, nck = (L + K - 1) / K, S = P * N;
-    REAL *h = malloc(S * sizeof(REAL)), *xv = malloc(P * sizeof(REAL));
+    REAL *h = malloc(S * sizeof(REAL)), *xv = malloc(P * sizeof(REAL)), *Dz = calloc(P, sizeof(REAL));
     for (i64 r = row0; r < row1; r++) {
         i64 b = r / heads, hd = r % heads, gr = hd / per;
+        const REAL *Dh = D ? D + hd * P : Dz;
         REAL *ck = ckpt + r * nck * S;
         if (h0) memcpy(h, h0 + r * S, S * sizeof(REAL));
         else memset(h, 0, S * sizeof(REAL));
@@ -139,7 +141,7 @@ void SFX(ssd_fwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, c
 #pragma omp simd
             for (i64 p = 0; p < P; p++) {
                 xv[p] = dv * xt[p];
-                yt[p] = 0;
+                yt[p] = Dh[p] * xt[p];
             }
             for (i64 n = 0; n < N; n++) {
                 REAL Bn = Bt[n], Cn = Ct[n], *hn = h + n * P;
@@ -152,22 +154,26 @@ void SFX(ssd_fwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, c
         }
         memcpy(last + r * S, h, S * sizeof(REAL));
     }
-    free(h); free(xv);
+    free(h); free(xv); free(Dz);
 }
 
 /* Backward of ssd_fwd, rows as there. dy: (batch, L, heads, P); dlast: (batch, heads, N, P) or NULL.
  * Writes dx: (batch, L, heads, P); ddt: (batch, L, heads); dA: (batch, heads) (the caller sums over
- * batch); dB, dC: (batch, L, heads, N), per head (the caller sums over a group's heads); dh0 like h0. */
-void SFX(ssd_bwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, const REAL *C,
+ * batch); dB, dC: (batch, L, heads, N), per head (the caller sums over a group's heads); dh0 like h0;
+ * dD: (batch, heads, P) where D is given (the caller sums over batch). */
+void SFX(ssd_bwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, const REAL *C, const REAL *D,
                   const REAL *ckpt, const REAL *dy, const REAL *dlast,
-                  REAL *dx, REAL *ddt, REAL *dA, REAL *dB, REAL *dC, REAL *dh0,
+                  REAL *dx, REAL *ddt, REAL *dA, REAL *dB, REAL *dC, REAL *dh0, REAL *dD,
                   i64 heads, i64 groups, i64 L, i64 P, i64 N, i64 K, i64 row0, i64 row1) {
     i64 per = heads / groups, nck = (L + K - 1) / K, S = P * N;
     REAL *hs = malloc((K + 1) * S * sizeof(REAL)), *as = malloc(K * sizeof(REAL)), *g = malloc(S * sizeof(REAL));
     REAL *xv = malloc(P * sizeof(REAL)), *gB = malloc(P * sizeof(REAL));
+    REAL *Dz = calloc(P, sizeof(REAL)), *dDr = malloc(P * sizeof(REAL));
     for (i64 r = row0; r < row1; r++) {
         i64 b = r / heads, hd = r % heads, gr = hd / per;
+        const REAL *Dh = D ? D + hd * P : Dz;
         REAL Ah = A[hd], dAr = 0;
+        memset(dDr, 0, P * sizeof(REAL));
         if (dlast) memcpy(g, dlast + r * S, S * sizeof(REAL));
         else memset(g, 0, S * sizeof(REAL));
         for (i64 c = nck - 1; c >= 0; c--) {
@@ -212,8 +218,9 @@ void SFX(ssd_bwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, c
                 }
 #pragma omp simd reduction(+ : ddt_x)
                 for (i64 p = 0; p < P; p++) {
-                    dxt[p] = dv * gB[p];
+                    dxt[p] = dv * gB[p] + Dh[p] * dyt[p];
                     ddt_x += xt[p] * gB[p];
+                    dDr[p] += xt[p] * dyt[p];
                 }
                 REAL dexp = dv * Ah > 0 ? 0 : gh * a;  /* the clamp passes no gradient */
                 dAr += dexp * dv;
@@ -222,6 +229,7 @@ void SFX(ssd_bwd)(const REAL *x, const REAL *dt, const REAL *A, const REAL *B, c
         }
         memcpy(dh0 + r * S, g, S * sizeof(REAL));
         dA[r] = dAr;
+        if (dD) memcpy(dD + r * P, dDr, P * sizeof(REAL));
     }
-    free(hs); free(as); free(g); free(xv); free(gB);
+    free(hs); free(as); free(g); free(xv); free(gB); free(Dz); free(dDr);
 }
