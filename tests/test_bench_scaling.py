@@ -50,6 +50,23 @@ def test_over_time_stops_the_larger_values(tmp_path):
     assert later and all(r["status"].startswith("not run: over time at length=8") for r in later)
 
 
+def test_first_keeps_the_smallest_values(tmp_path):
+    assert {r["value"] for r in _run(tmp_path, "--sizes", "suite", "--first", "1")} == {"8"}
+
+
+def test_profile_names_each_model_and_mode_and_refuses_a_bad_point(tmp_path, capsys):
+    path = tmp_path / "scaling.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    assert scaling.main(["--config", str(path), "--profile", "language:mamba:suite:length:8"]) == 0
+    out = capsys.readouterr().out
+    for model in ("mamba", "transformerpp"):
+        for mode in ("train", "infer"):
+            assert f"== {model} (suite) {mode} at length=8" in out
+    assert "Self CPU" in out
+    with pytest.raises(SystemExit, match="domain:mamba_model:size:axis:value"):
+        scaling.main(["--config", str(path), "--profile", "language:vim:suite:length:8"])
+
+
 def test_default_config_names_models_and_sizes_that_exist():
     spec = scaling.load()
     for domain in spec.values():
@@ -120,4 +137,5 @@ def test_exponent_crossover_and_ratio():
     assert time_row["mamba_exponent"] == 1.0 and time_row["baseline_exponent"] == 2.0
     assert time_row["largest_shared"] == 100000 and time_row["ratio_at_largest"] == 100.0
     assert memory_row["crossover_note"] == "no shared value"
+    assert curves.summarise(rows, {"n": 2})[0]["baseline_exponent"] == 1.0  # per token where tokens grow as n^2
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 METRICS = {"seconds": "time (s)", "peak_mb": "peak memory (MB)"}
 LONG_END = 3  # points the exponent is fitted over
-SUMMARY = ("pair", "size", "axis", "mode", "metric", "mamba", "baseline", "mamba_exponent", "baseline_exponent",
-           "crossover", "crossover_note", "largest_shared", "ratio_at_largest", "mamba_largest")
+SUMMARY = ("pair", "size", "axis", "power", "mode", "metric", "mamba", "baseline", "mamba_exponent",
+           "baseline_exponent", "crossover", "crossover_note", "largest_shared", "ratio_at_largest", "mamba_largest")
 
 
 def curve(rows: list[dict], model: str, metric: str) -> list[tuple[float, float]]:
@@ -50,7 +50,9 @@ def crossover(mamba: list[tuple], baseline: list[tuple]) -> tuple[float | None, 
     return math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0))), "interpolated"
 
 
-def summarise(rows: list[dict]) -> list[dict]:
+def summarise(rows: list[dict], powers: dict | None = None) -> list[dict]:
+    """One row per (pair, size, axis, mode, metric). The exponents are against the sequence length, which grows
+    as the axis to `powers[axis]` (default 1; an image's side: 2, its patches grow as the side squared)."""
     out = []
     groups = dict.fromkeys((r["pair"], r["size"], r["axis"], r["mode"]) for r in rows)
     for pair, size, axis, mode in groups:
@@ -62,9 +64,11 @@ def summarise(rows: list[dict]) -> list[dict]:
             m, b = curve(mine, roles["mamba"], metric), curve(mine, roles["baseline"], metric)
             shared = sorted(set(dict(m)) & set(dict(b)))
             cross, note = crossover(m, b)
-            out.append(dict(pair=pair, size=size, axis=axis, mode=mode, metric=metric, mamba=roles["mamba"],
-                            baseline=roles["baseline"], mamba_exponent=_r(exponent(m)),
-                            baseline_exponent=_r(exponent(b)), crossover=_r(cross), crossover_note=note,
+            power = (powers or {}).get(axis, 1)
+            per_token = lambda e: None if e is None else e / power  # noqa: E731
+            out.append(dict(pair=pair, size=size, axis=axis, power=power, mode=mode, metric=metric,
+                            mamba=roles["mamba"], baseline=roles["baseline"], mamba_exponent=_r(per_token(exponent(m))),
+                            baseline_exponent=_r(per_token(exponent(b))), crossover=_r(cross), crossover_note=note,
                             largest_shared=_value(shared[-1] if shared else None),
                             ratio_at_largest=_r(dict(b)[shared[-1]] / dict(m)[shared[-1]] if shared else None),
                             mamba_largest=_value(m[-1][0] if m else None)))
@@ -79,8 +83,8 @@ def write_summary(summary: list[dict], path: Path):
 
 
 def describe(domain: str, summary: list[dict]) -> str:
-    lines = [f"{domain}: exponent (log-log slope over the last {LONG_END} points), crossover, baseline / Mamba "
-             f"at the largest shared value"]
+    lines = [f"{domain}: exponent (log-log slope against the sequence length over the last {LONG_END} points), "
+             f"crossover, baseline / Mamba at the largest shared value"]
     for s in summary:
         ratio = f"{s['ratio_at_largest']}x at {s['axis']}={s['largest_shared']}" if s["largest_shared"] != "" else "-"
         where = f"{s['crossover']} ({s['crossover_note']})" if s["crossover"] != "" else s["crossover_note"]

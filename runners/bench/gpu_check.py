@@ -1,7 +1,7 @@
 """The GPU check: the Triton scan core verified and timed on a CUDA device, every result under one folder.
 
     make gpu-check                                    # into results/gpu_check/
-    python -m runners.bench.gpu_check --out DIR --pack DIR.tar.gz --steps tests,kernels,train,bench,decode
+    python -m runners.bench.gpu_check --out DIR --pack DIR.tar.gz --steps tests,kernels,train,bench,decode,scaling
     python -m runners.bench.gpu_check --dry-run --out /tmp/gc   # the same steps on the CPU at toy sizes
 
 GPU time is scarce (minutes, lent by chance), so the check is one command that runs without a person: the
@@ -56,6 +56,10 @@ def steps(a) -> dict[str, dict]:
                        + (["--lengths", "8,16", "--batches", "1"] if dry else
                           ["--size", "paper", "--lengths", "128,512,2048", "--batches", "1,16"])
                        + ["--out", str(out / "decode_gpu.csv")], timeout=120, parallel=False),
+        "scaling": dict(argv=[py, "-m", "runners.bench.scaling", "--device", device, "--out", str(out / "scaling")]
+                        + (["--sizes", "suite", "--first", "1"] if dry else
+                           ["--sizes", "suite,paper", "--max-seconds", "5"]),
+                        timeout=60 if dry else 180, parallel=False),
     }
     for name, pipeline, model, extra in TRAIN:
         steps_ = 4 if dry else 100

@@ -7,6 +7,7 @@ memory back (malloc_trim), good to about 10 MB. Where neither can be read it is 
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import statistics
 import time
@@ -70,15 +71,22 @@ def peak_mb(step, device: torch.device) -> float | None:
     return None if peak is None else max(0.0, round(peak, 1))
 
 
-def limit_memory(gib: float):
-    """Make allocations beyond `gib` GiB more than this process holds now fail with an error (RLIMIT_AS) instead
-    of waking the kernel's OOM killer; a no-op where that limit cannot be set."""
+@contextlib.contextmanager
+def memory_limit(gib: float):
+    """Within it, allocations beyond `gib` GiB more than this process held on entry fail with an error
+    (RLIMIT_AS) instead of waking the kernel's OOM killer; a no-op where that limit cannot be set."""
     try:
         import resource
+        before = resource.getrlimit(resource.RLIMIT_AS)
         size = int(((env.status_mb("VmSize") or 0) / 1024 + gib) * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (size, resource.getrlimit(resource.RLIMIT_AS)[1]))
+        resource.setrlimit(resource.RLIMIT_AS, (size, before[1]))
     except (ImportError, OSError, ValueError):
-        pass
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, before)
 
 
 def available_gib() -> float:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-from contextlib import nullcontext
+import contextlib
 from pathlib import Path
 
 import torch
@@ -49,17 +49,16 @@ def load(path: Path = CONFIG) -> dict:
     return spec
 
 
-def points(domain: dict, pair: dict, sizes: list[str]):
+def points(domain: dict, pair: dict, sizes: list[str], first: int | None = None):
     """(size, axis, value, roles measured there) in the order they are measured: each axis from its smallest
-    value, the Mamba model alone at the `longer` values."""
+    value, the Mamba model alone at the `longer` values; only the first `first` values of each axis if given."""
     varied = [a for a, s in domain["axes"].items() if s.get("values")]
     for size in ["suite", *[s for s in sizes if s in pair.get("sizes", {})]]:
         for axis in pair.get("axes", varied):
             spec = domain["axes"][axis]
-            for value in spec["values"]:
-                yield size, axis, value, ("mamba", "baseline")
-            for value in spec.get("longer", []):
-                yield size, axis, value, ("mamba",)
+            both = [(v, ("mamba", "baseline")) for v in spec["values"]]
+            for value, roles in (both + [(v, ("mamba",)) for v in spec.get("longer", [])])[:first]:
+                yield size, axis, value, roles
 
 
 def axis_values(domain: dict, axis: str, value) -> dict:
@@ -109,14 +108,12 @@ def check(model, args, autocast) -> tuple:
     return tuple(out.shape)
 
 
-def run_domain(name: str, domain: dict, sizes: list[str], device, a, path: Path, done: dict) -> list[dict]:
+def run_domain(name: str, domain: dict, sizes: list[str], device, autocast, a, path: Path, done: dict) -> list[dict]:
     from tqdm import tqdm
 
-    autocast = (lambda: torch.autocast(device.type, dtype=getattr(torch, a.dtype))) if a.dtype != "float32" \
-        else nullcontext
     common = dict(domain=name, batch=domain["batch"], dtype=a.dtype, threads=torch.get_num_threads(),
                   device=env.device_name(device), torch=torch.__version__)
-    todo = [(pair, *p) for pair in domain["pairs"] for p in points(domain, pair, sizes)]
+    todo = [(pair, *p) for pair in domain["pairs"] for p in points(domain, pair, sizes, a.first)]
     stopped: dict = {}  # (pair, size, axis, model, mode) -> why its larger values are not run
     for pair, size, axis, value, roles in tqdm(todo, desc=f"scaling {name}", unit="point"):
         base = {role: dict(pair=pair["mamba"], size=size, axis=axis, value=value, model=pair[role], role=role)
@@ -182,6 +179,33 @@ class _Skipped(Exception):
     """Every mode of a model is past a value where it stopped."""
 
 
+def profile(spec: dict, point: str, device, autocast, rows: int = 15) -> str:
+    """torch.profiler's table of one training step and one inference forward of a pair at one point, named
+    domain:mamba_model:size:axis:value (e.g. language:mamba:suite:length:16384): where the time goes."""
+    try:
+        name, mamba, size, axis, value = point.split(":")
+        domain = spec[name]
+        pair = next(p for p in domain["pairs"] if p["mamba"] == mamba)
+    except (ValueError, KeyError, StopIteration):
+        raise SystemExit(f"bench_scaling: --profile {point!r}: give domain:mamba_model:size:axis:value with a "
+                         f"domain and pair of the config") from None
+    from torch.profiler import ProfilerActivity, profile as run_profiler
+    activities = [ProfilerActivity.CPU] + [ProfilerActivity.CUDA] * (device.type == "cuda")
+    out = []
+    for role in ("mamba", "baseline"):
+        model, args = build(domain, pair, size, role, axis_values(domain, axis, int(value)), device)
+        for mode, step in steps(model, args, autocast).items():
+            step()
+            measure.sync(device)
+            with run_profiler(activities=activities) as prof:
+                step()
+                measure.sync(device)
+            key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+            out.append(f"== {pair[role]} ({size}) {mode} at {axis}={value}\n"
+                       + prof.key_averages().table(sort_by=key, row_limit=rows))
+    return "\n".join(out)
+
+
 def _carry(stopped: dict, row: dict):
     """Note in `stopped` where a model ran out of memory or time, for its larger values to be left out."""
     status = row["status"]
@@ -218,7 +242,10 @@ def main(argv=None):
     p.add_argument("--memory-gib", type=float, default=None, help="CPU: the most a point may add (default: 3/4 "
                    "of the memory available at the start)")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--first", type=int, default=None, help="only the first N values of each axis (a quick look)")
     p.add_argument("--fresh", action="store_true", help="discard the rows measured before")
+    p.add_argument("--profile", default=None, metavar="DOMAIN:MAMBA:SIZE:AXIS:VALUE",
+                   help="print where one point's steps spend their time (torch.profiler) instead of measuring")
     a = p.parse_args(argv)
     spec = load(Path(a.config))
     domains = a.domains.split(",") if a.domains else list(spec)
@@ -233,7 +260,18 @@ def main(argv=None):
         torch.set_num_threads(a.threads)
     if device.type == "cpu":
         env.keep_freed_memory()  # as the suites' training runs do (runners/run/train.py)
-        measure.limit_memory(a.memory_gib or 0.75 * measure.available_gib())
+    limit = measure.memory_limit(a.memory_gib or 0.75 * measure.available_gib()) if device.type == "cpu" \
+        else contextlib.nullcontext()
+    with limit:
+        return _main(a, spec, domains, device)
+
+
+def _main(a, spec: dict, domains: list[str], device: torch.device) -> int:
+    autocast = (lambda: torch.autocast(device.type, dtype=getattr(torch, a.dtype))) if a.dtype != "float32" \
+        else contextlib.nullcontext
+    if a.profile:
+        print(profile(spec, a.profile, device, autocast))
+        return 0
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     sizes = a.sizes.split(",")
@@ -241,8 +279,13 @@ def main(argv=None):
         path = out / f"scaling_{name}_{env.device_slug(device)}.csv"
         if a.fresh or not path.exists():
             path.write_text(",".join(COLUMNS) + "\n")
-        rows = run_domain(name, spec[name], sizes, device, a, path, read(path))
-        summary = curves.summarise(rows)
+        done = read(path)
+        other = {r["device"] for r in done.values()} - {env.device_name(device)}
+        if other:
+            raise SystemExit(f"bench_scaling: {path} holds rows measured on {other.pop()}; ratios hold within one "
+                             f"machine, so pass --fresh to start over, or --out elsewhere")
+        rows = run_domain(name, spec[name], sizes, device, autocast, a, path, done)
+        summary = curves.summarise(rows, {axis: s.get("power", 1) for axis, s in spec[name]["axes"].items()})
         curves.write_summary(summary, path.with_name(path.stem + "_summary.csv"))
         curves.plot(name, rows, spec[name].get("claim", ""), path.with_suffix(".svg"))
         print(curves.describe(name, summary))

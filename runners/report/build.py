@@ -12,6 +12,7 @@ citation and the scale they were measured at.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime
 import math
 from collections import Counter
@@ -94,8 +95,9 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path, found=())
     if benchmarks:  # drawn by the benchmarks themselves (make bench-decode), not from records
         blocks += [("h", 2, "Benchmarks", "benchmarks"), ("p", "Measured by the benchmark commands, not by suite "
                     "runs; results/benchmarks/README.md says how, on which machine, and what they mean.")]
-        blocks += [("plot", f"`{path.name}` (results/benchmarks/)", f"benchmarks/{path.name}", str(path))
-                   for path in benchmarks]
+        for path in benchmarks:
+            blocks.append(("plot", f"`{path.name}` (results/benchmarks/)", f"benchmarks/{path.name}", str(path)))
+            blocks += _summary_table(path.with_name(path.stem + "_summary.csv"))
     failed = [(row, rec) for rows in tables.values() for row in rows for rec in row.failed]
     if failed:
         blocks += [("h", 2, "Failed runs", "failed"), ("p", "Not counted in any mean above."), _failed_table(failed)]
@@ -108,6 +110,15 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path, found=())
             blocks += [("h", 3, f"Task `{task}`", anchor("paper", task)),
                        *_published_blocks([s for s in unrun if s["task"] == task])]
     return _front(records, kept, tables, sources, drawn, benchmarks, failed, found), blocks, written
+
+
+def _summary_table(path: Path) -> list[tuple]:
+    """The table a benchmark wrote beside its plot (<plot>_summary.csv), if it wrote one."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    return [("p", f"`{path.name}`:"), ("table", rows[0], [[c or "—" for c in r] for r in rows[1:]])] if rows else []
 
 
 def _front(records, kept, tables, sources, drawn, benchmarks, failed, found) -> list[tuple]:

@@ -236,6 +236,18 @@ def test_a_task_whose_kind_plots_it_against_state_size_gets_that_plot_whatever_i
     assert {p.name for p in written["plots"]} == {"language--recall_x--state_size.svg", "language--copy_x--bars.svg"}
 
 
+def test_a_benchmark_plot_comes_with_the_summary_written_beside_it(tmp_path):
+    bench = tmp_path / "out" / "benchmarks"
+    bench.mkdir(parents=True)
+    for stem in ("scaling_x_cpu", "decode_cpu"):
+        (bench / f"{stem}.svg").write_text("<svg/>")
+    (bench / "scaling_x_cpu_summary.csv").write_text("pair,mamba_exponent\nm,1.07\nn,\n")
+    written = build_report(tmp_path / "none", tmp_path / "none", tmp_path / "out")
+    details = written["details"].read_text()
+    assert "scaling_x_cpu_summary.csv" in details and "<td>1.07</td>" in details and "<td>—</td>" in details
+    assert details.count("<table") == 1  # decode_cpu.svg has no summary beside it
+
+
 def test_stale_plots_are_removed(tmp_path):
     (tmp_path / "out" / "plots").mkdir(parents=True)
     (tmp_path / "out" / "plots" / "old.svg").write_text("<svg/>")
