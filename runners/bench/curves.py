@@ -11,8 +11,9 @@ from pathlib import Path
 
 METRICS = {"seconds": "time (s)", "peak_mb": "peak memory (MB)"}
 LONG_END = 3  # points the exponent is fitted over
-SUMMARY = ("pair", "size", "axis", "power", "mode", "metric", "mamba", "baseline", "mamba_exponent",
-           "baseline_exponent", "crossover", "crossover_note", "largest_shared", "ratio_at_largest", "mamba_largest")
+SUMMARY = ("pair", "size", "axis", "power", "mode", "metric", "mamba", "baseline", "mamba_params", "baseline_params",
+           "mamba_exponent", "baseline_exponent", "crossover", "crossover_note", "largest_shared", "ratio_at_largest",
+           "mamba_largest")
 
 
 def curve(rows: list[dict], model: str, metric: str) -> list[tuple[float, float]]:
@@ -66,8 +67,13 @@ def summarise(rows: list[dict], powers: dict | None = None) -> list[dict]:
             cross, note = crossover(m, b)
             power = (powers or {}).get(axis, 1)
             per_token = lambda e: None if e is None else e / power  # noqa: E731
+            params = {}  # at the smallest value (a position table or an input map grows with some axes)
+            for r in sorted(mine, key=lambda r: float(r["value"])):
+                if r.get("params"):
+                    params.setdefault(r["role"], r["params"])
             out.append(dict(pair=pair, size=size, axis=axis, power=power, mode=mode, metric=metric,
-                            mamba=roles["mamba"], baseline=roles["baseline"], mamba_exponent=_r(per_token(exponent(m))),
+                            mamba=roles["mamba"], baseline=roles["baseline"], mamba_params=params.get("mamba", ""),
+                            baseline_params=params.get("baseline", ""), mamba_exponent=_r(per_token(exponent(m))),
                             baseline_exponent=_r(per_token(exponent(b))), crossover=_r(cross), crossover_note=note,
                             largest_shared=_value(shared[-1] if shared else None),
                             ratio_at_largest=_r(dict(b)[shared[-1]] / dict(m)[shared[-1]] if shared else None),
@@ -126,7 +132,8 @@ def plot(domain: str, rows: list[dict], claim: str, path: Path) -> Path:
     fig.suptitle(f"{domain}: cost against {', '.join(dict.fromkeys(a for _, a in panels))}\n"
                  + "\n".join(textwrap.wrap(f"papers: {claim}", 140)), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": Path(path).stem}):  # text as text: small files
+        fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
     return path
 
