@@ -145,16 +145,13 @@ def measure_point(domain, pair, size, axis, value, roles, device, autocast, a, s
     for role in roles:
         skipped = {m: stopped.get((pair["mamba"], size, axis, pair[role], m)) for m in MODES}
         try:
-            if all(skipped.values()):
-                raise _Skipped()
-            model, args = build(domain, pair, size, role, axis_values(domain, axis, value), device)
-            shape = check(model, args, autocast)
-            other = next((b["shape"] for b in built.values()), shape)
-            if shape != other:
-                raise ValueError(f"output shape {shape} differs from the Mamba model's {other}")
-            built[role] = dict(model=model, args=args, shape=shape, params=zoo.count_parameters(model))
-        except _Skipped:
-            pass
+            if not all(skipped.values()):
+                model, args = build(domain, pair, size, role, axis_values(domain, axis, value), device)
+                shape = check(model, args, autocast)
+                other = next((b["shape"] for b in built.values()), shape)
+                if shape != other:
+                    raise ValueError(f"output shape {shape} differs from the Mamba model's {other}")
+                built[role] = dict(model=model, args=args, shape=shape, params=zoo.count_parameters(model))
         except Exception as e:  # noqa: BLE001 -- a model that cannot run a point is a row, not a crash
             status = "out of memory" if measure.is_out_of_memory(e) else f"failed: {type(e).__name__}: {e}"
             skipped = {m: skipped[m] or status for m in MODES}
@@ -175,16 +172,12 @@ def measure_point(domain, pair, size, axis, value, roles, device, autocast, a, s
     return {(role, mode): rows[(role, mode)] for role in roles for mode in MODES}
 
 
-class _Skipped(Exception):
-    """Every mode of a model is past a value where it stopped."""
-
-
 def profile(spec: dict, point: str, device, autocast, rows: int = 15) -> str:
     """torch.profiler's table of one training step and one inference forward of a pair at one point, named
     domain:mamba_model:size:axis:value (e.g. language:mamba:suite:length:16384): where the time goes."""
     try:
         name, mamba, size, axis, value = point.split(":")
-        domain = spec[name]
+        domain, value = spec[name], int(value)
         pair = next(p for p in domain["pairs"] if p["mamba"] == mamba)
     except (ValueError, KeyError, StopIteration):
         raise SystemExit(f"bench_scaling: --profile {point!r}: give domain:mamba_model:size:axis:value with a "
@@ -193,7 +186,7 @@ def profile(spec: dict, point: str, device, autocast, rows: int = 15) -> str:
     activities = [ProfilerActivity.CPU] + [ProfilerActivity.CUDA] * (device.type == "cuda")
     out = []
     for role in ("mamba", "baseline"):
-        model, args = build(domain, pair, size, role, axis_values(domain, axis, int(value)), device)
+        model, args = build(domain, pair, size, role, axis_values(domain, axis, value), device)
         for mode, step in steps(model, args, autocast).items():
             step()
             measure.sync(device)
