@@ -90,26 +90,33 @@ class MultiScanMamba(nn.Module):
         return p if self.n_sets == self.n_walks else p.repeat(self.n_walks, *([1] * (p.dim() - 1)))
 
     def forward(self, x):
+        # Channels-first throughout, (batch, K, d_inner, seqlen) as the scan core reads it: the walks are
+        # gathered into that layout and back out of it in one pass each, with no transposed copies between
+        # (VMamba-T's step spent a fifth of its time in such copies at 512 px).
         batch, seqlen, _ = x.shape
         (along, back), K, di = self.scan.stacked(seqlen, x.device), self.n_walks, self.d_inner
         u, z = self.in_proj(x).chunk(2, dim=-1)                        # (batch, seqlen, d_inner) each
+        uc = u.transpose(1, 2)                                         # (batch, d_inner, seqlen)
         if self.conv_kind == "2d":
             H, W = self.grid
-            u = F.silu(self.conv(u.transpose(1, 2).reshape(batch, di, H, W))).flatten(2).transpose(1, 2)
-        us = u.index_select(1, along).view(batch, K, seqlen, di).transpose(2, 3)  # (batch, K, d_inner, seqlen)
+            uc = F.silu(self.conv(uc.reshape(batch, di, H, W))).flatten(2)
+        shape4 = (batch, K, di, seqlen)
+        into = along.view(1, K, 1, seqlen).expand(shape4)              # walk k's step l reads token along[k, l]
+        us = uc.unsqueeze(1).expand(shape4).gather(3, into)
         if self.conv_kind == "1d":
             # shared: the walks fold into the batch through one conv; else each walk has its own channels
             shape = (batch * K, di, seqlen) if self.n_sets == 1 else (batch, K * di, seqlen)
-            us = F.silu(self.conv(us.reshape(shape))).view(batch, K, di, seqlen)
-        selection = torch.einsum("bkdl,ked->bkel", us, self._per_walk(self.x_proj))
+            us = F.silu(self.conv(us.reshape(shape))).view(shape4)
+        selection = torch.matmul(self._per_walk(self.x_proj), us)     # (batch, K, dt_rank + 2 d_state, seqlen)
         dt, B, C = selection.split([self.dt_rank, self.d_state, self.d_state], dim=2)
-        dt = torch.einsum("bkrl,kdr->bkdl", dt, self._per_walk(self.dt_proj)).reshape(batch, K * di, seqlen)
+        dt = torch.matmul(self._per_walk(self.dt_proj), dt).reshape(batch, K * di, seqlen)
         if self.direction_B is not None:   # (K, seqlen) moves -> (1, K, d_state, seqlen)
             B = B + self.direction_B[moves(along, self.grid, K, seqlen)].permute(0, 2, 1)[None].to(B.dtype)
         y = selective_scan(us.reshape(batch, K * di, seqlen), dt, -torch.exp(self._per_walk(self.A_log)), B, C,
                            D=self._per_walk(self.D), delta_bias=self._per_walk(self.dt_bias), delta_softplus=True)
-        y = y.view(batch, K, di, seqlen).transpose(2, 3).reshape(batch, K * seqlen, di)
-        ys = y.index_select(1, back).view(batch, K, seqlen, di)
+        # token l of walk k's output is its step back[k, l] (the stacked inverse less the walk's offset)
+        home = (back.view(K, seqlen) - torch.arange(K, device=x.device)[:, None] * seqlen).view(1, K, 1, seqlen)
+        ys = y.view(shape4).gather(3, home.expand(shape4)).transpose(2, 3)   # (batch, K, seqlen, d_inner) view
         y = self.merge(ys, u)
         return self.out_proj((y if self.out_norm is None else self.out_norm(y)) * F.silu(z))
 
