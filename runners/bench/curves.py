@@ -101,16 +101,13 @@ def describe(domain: str, summary: list[dict]) -> str:
 
 def plot(domain: str, rows: list[dict], claim: str, path: Path) -> Path:
     """One figure: a row per (pair, axis), a column per (mode, metric), log-log; a line per model and size."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from runners.report.plots import colours, plt  # the report's palette, on the Agg backend
 
     panels = list(dict.fromkeys((r["pair"], r["axis"]) for r in rows))
     columns = [(mode, metric) for metric in METRICS for mode in ("train", "infer")]
     fig, axes = plt.subplots(len(panels), len(columns), figsize=(4 * len(columns), 3.2 * len(panels)),
                              squeeze=False)
-    models = sorted({r["model"] for r in rows})
-    colour = {m: plt.get_cmap("tab10").colors[i % 10] for i, m in enumerate(models)}
+    colour = colours(r["model"] for r in rows)
     sizes = list(dict.fromkeys(r["size"] for r in rows))
     styles = ["-", "--", ":", "-."]
     for i, (pair, axis) in enumerate(panels):

@@ -23,6 +23,7 @@ import torch
 
 import zoo
 
+from runners.bench.measure import sync
 from runners.run import env
 
 PROMPT = 16
@@ -39,23 +40,18 @@ def _device(model) -> torch.device:
     return next(model.parameters()).device
 
 
-def _sync(device: torch.device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def measure(model, batch: int, length: int, vocab: int) -> dict:
     device = _device(model)
     ids = torch.randint(0, vocab, (batch, PROMPT), generator=torch.Generator().manual_seed(1)).to(device)
     with torch.no_grad():
         h, state = model.backbone.prefill(model.embed(ids))
         token = model.head(h[:, -1]).argmax(-1)
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         for _ in range(length):
             h, state = model.backbone.step(model.embed(token), state)
             token = model.head(h).argmax(-1)
-        _sync(device)
+        sync(device)
         seconds = time.perf_counter() - start
     # the floats the model says a sequence carries after the prompt and `length` tokens (tests check that
     # state_size counts the tensors step() returns), in the float32 of this benchmark
