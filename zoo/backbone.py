@@ -46,13 +46,13 @@ class Block(nn.Module):
     def _add_mlp(self, x):
         return x if self.mlp is None else self._residual(x, self.mlp, self.mlp_norm)
 
-    def forward(self, x, with_state=False):
+    def forward(self, x, with_state=False, mask=None):
         state = None
 
         def mix(h):
             nonlocal state
             if not with_state:
-                return self.mixer(h)
+                return self.mixer(h) if mask is None else self.mixer(h, mask=mask)
             y, state = self.mixer(h, with_state=True)
             return y
         x = self._add_mlp(self._residual(x, mix, self.norm))
@@ -117,10 +117,12 @@ class Backbone(nn.Module):
             for code in pattern)
         self.final_norm = build_norm(norm, d_model) if final_norm else None
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        """mask (batch, seqlen), False at padding: every mixer reads the sequence as if the padding were not
+        there (the scans leave their state unchanged through it, attention never attends to it)."""
         x = residual_stream(x)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, mask=mask)
         return x if self.final_norm is None else self.final_norm(x)
 
     def prefill(self, x):

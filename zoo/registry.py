@@ -31,7 +31,8 @@ import yaml
 
 TAXONOMY_KEYS = ("domain", "section", "mechanism", "paper", "year")
 # the survey's domains as the report titles and orders them; a domain not listed is shown by its name, last
-DOMAINS = {"language": "Language", "vision": "Vision", "graph": "Graph", "timeseries": "Time series"}
+DOMAINS = {"language": "Language", "vision": "Vision", "graph": "Graph", "timeseries": "Time series",
+           "long_range": "Long-range sequences"}
 VARIANTS_DIR = Path(__file__).parent / "variants"
 VARIANTS_ENV = "MAMBAZOO_VARIANTS"
 

@@ -55,14 +55,27 @@ class AttentionMixer(nn.Module):
             q, k = rotary(q, positions, self.rope_base), rotary(k, positions, self.rope_base)
         return q, k, v
 
-    def forward(self, x, with_state=False):
-        """with_state: also the KV cache of every token (prefill, in one pass), (out, state)."""
+    def forward(self, x, with_state=False, mask=None):
+        """with_state: also the KV cache of every token (prefill, in one pass), (out, state). mask (batch,
+        seqlen), False at padding: no query attends to a padded key (a padded query attends to itself only,
+        so no row of the softmax is empty)."""
         if with_state:
             self._check_causal()
         q, k, v = self._qkv(x, torch.arange(x.shape[1], device=x.device))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=self._allowed(mask))
         out = self.out_proj(y.transpose(1, 2).flatten(-2))
         return (out, (k, v)) if with_state else out
+
+    def _allowed(self, mask):
+        """(batch, 1, seqlen, seqlen) bool: which key each query may attend to."""
+        seqlen = mask.shape[1]
+        allowed = mask[:, None, None, :].expand(-1, 1, seqlen, -1)
+        if self.causal:
+            allowed = allowed.tril()
+        return allowed | torch.eye(seqlen, dtype=torch.bool, device=mask.device)
 
     def _check_causal(self):
         if not self.causal:

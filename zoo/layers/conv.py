@@ -8,6 +8,14 @@ import torch.nn.functional as F
 SHORT = 64  # up to this many tokens the conv is a sum of shifted products (see forward)
 
 
+def masked_read(x, mask):
+    """x (batch, channels, seqlen) with zeros where mask (batch, seqlen) is False. A mixer reads a padded
+    sequence through this and passes the same mask to the scan core: padding then enters neither the conv
+    window of a real token (it reads zeros there, as before the first token) nor the state (dt = 0), so the
+    real tokens' outputs are those of the unpadded sequence, whichever end the padding is at."""
+    return x if mask is None else x.masked_fill(~mask[:, None, :], 0)
+
+
 class CausalConv1d(nn.Module):
     """Depthwise conv over time where output t sees inputs t-width+1 .. t only.
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..scan import Scan
-from .merge import DirectionMerge
+from .merge import POOLED, DirectionMerge
 
 
 class Directional(nn.Module):
@@ -23,8 +23,16 @@ class Directional(nn.Module):
         self.merge = DirectionMerge(merge, scan.count, d_model)
         self.mixers = nn.ModuleList(build() for _ in range(1 if share_params else scan.count))
 
-    def forward(self, x):
-        ys = [self.mixers[k % len(self.mixers)](x.index_select(1, perm)).index_select(1, inv)
+    def forward(self, x, mask=None):
+        """mask (batch, seqlen), False at padding, travels with the tokens into each order."""
+        if mask is not None and self.merge.merge in POOLED:
+            raise ValueError(f"merge={self.merge.merge!r} pools over every token, padding included; "
+                             f"a padded batch needs one of the per-token merges (sum, mean, concat)")
+        def run(mixer, perm):
+            if mask is None:
+                return mixer(x.index_select(1, perm))
+            return mixer(x.index_select(1, perm), mask=mask.index_select(1, perm))
+        ys = [run(self.mixers[k % len(self.mixers)], perm).index_select(1, inv)
               for k, (perm, inv) in enumerate(self.scan(x.shape[1], x.device))]
         return self.merge(torch.stack(ys, 1), x)
 

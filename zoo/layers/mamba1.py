@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..ops import selective_scan, selective_scan_step
 from . import init
-from .conv import CausalConv1d
+from .conv import CausalConv1d, masked_read
 
 
 def ssm_state_dtype(dtype):
@@ -70,15 +70,16 @@ class Mamba1Mixer(ConvSSMState, nn.Module):
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         return F.linear(dt, self.dt_proj.weight), B, C
 
-    def forward(self, x, with_state=False):
-        """with_state: also the decoding state after the last token (prefill), (out, state)."""
+    def forward(self, x, with_state=False, mask=None):
+        """with_state: also the decoding state after the last token (prefill), (out, state). mask (batch,
+        seqlen), False at padding: see `masked_read`."""
         read, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)     # (batch, d_inner, seqlen) each
-        u = F.silu(self.conv(read))
+        u = F.silu(self.conv(masked_read(read, mask)))
         dt, B, C = (t.transpose(1, 2) for t in self._selection(u.transpose(1, 2)))
         gated = self.forget_gate
         y, h = selective_scan(u, dt, -torch.exp(self.A_log), B, C, D=None if gated else self.D,
                               z=None if gated else z, delta_bias=self.dt_proj.bias, delta_softplus=True,
-                              return_last_state=True)
+                              return_last_state=True, mask=mask)
         if gated:
             y = forget_gate(y, u, z, self.D[:, None])                # D per channel, u (batch, d_inner, seqlen)
         out = self.out_proj(y.transpose(1, 2))

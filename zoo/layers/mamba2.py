@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from ..ops import ssd, ssd_step
 from . import init
-from .conv import CausalConv1d
+from .conv import CausalConv1d, masked_read
 from .mamba1 import ssm_state_dtype
 from .norms import GatedRMSNorm
 
@@ -55,13 +55,14 @@ class Mamba2Mixer(nn.Module):
         return (x.unflatten(-1, (self.nheads, self.headdim)),
                 B.unflatten(-1, (self.ngroups, self.d_state)), C.unflatten(-1, (self.ngroups, self.d_state)))
 
-    def forward(self, x, with_state=False):
-        """with_state: also the decoding state after the last token (prefill), (out, state)."""
+    def forward(self, x, with_state=False, mask=None):
+        """with_state: also the decoding state after the last token (prefill), (out, state). mask (batch,
+        seqlen), False at padding (see zoo.layers.conv.masked_read)."""
         z, read, dt = self._split(self.in_proj(x))
         read = read.transpose(1, 2)
-        xs, B, C = self._heads(F.silu(self.conv(read)).transpose(1, 2))
+        xs, B, C = self._heads(F.silu(self.conv(masked_read(read, mask))).transpose(1, 2))
         y, h = ssd(xs, dt, -torch.exp(self.A_log), B, C, self.chunk_size, D=self.D, dt_bias=self.dt_bias,
-                   dt_softplus=True, return_final_states=True)
+                   dt_softplus=True, return_final_states=True, mask=mask)
         out = self.out_proj(self.norm(y.flatten(-2), z))
         return (out, (self.conv.window_after(read), h)) if with_state else out
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 MERGES = ("sum", "mean", "concat", "gate", "biattn")
+POOLED = ("gate", "biattn")  # these pool over the tokens, so over padding too
 
 
 def check_merge(merge: str):

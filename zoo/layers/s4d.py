@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..ops import selective_scan, selective_scan_step
 from . import init
-from .conv import CausalConv1d
+from .conv import CausalConv1d, masked_read
 from .mamba1 import ConvSSMState
 
 
@@ -40,15 +40,16 @@ class S4DMixer(ConvSSMState, nn.Module):
     def _ssm(self):
         return torch.exp(self.log_dt), -torch.exp(self.A_log)
 
-    def forward(self, x, with_state=False):
-        """with_state: also the decoding state after the last token (prefill), (out, state)."""
+    def forward(self, x, with_state=False, mask=None):
+        """with_state: also the decoding state after the last token (prefill), (out, state). mask (batch,
+        seqlen), False at padding (see zoo.layers.conv.masked_read)."""
         batch, seqlen, _ = x.shape
         read, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)     # (batch, d_inner, seqlen) each
-        u = F.silu(self.conv(read))
+        u = F.silu(self.conv(masked_read(read, mask)))
         dt, A = self._ssm()
         # (d_inner, d_state) B and C: the scan core's time-invariant layout, no copies per token
         y, h = selective_scan(u, dt[None, :, None].expand(batch, -1, seqlen), A, self.B, self.C, D=self.D, z=z,
-                              return_last_state=True)
+                              return_last_state=True, mask=mask)
         out = self.out_proj(y.transpose(1, 2))
         return (out, (self.conv.window_after(read), h)) if with_state else out
 
