@@ -1,15 +1,16 @@
-"""The image-classification task: cross-entropy, accuracy over every image of a split."""
+"""The whole-input classification task (images, long-range sequences): cross-entropy, accuracy over every
+example of a split."""
 from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-from ..base import Task, metric_key
+from .base import Task, metric_key
 
 
 class ClassifyTask(Task):
-    """`model(images (batch, C, H, W)) -> logits (batch, classes)`."""
+    """`model(inputs) -> logits (batch, classes)`: images (batch, C, H, W), token ids (batch, seqlen), ..."""
 
     def __init__(self, model: nn.Module, cfg):
         super().__init__(model, cfg)
@@ -17,8 +18,8 @@ class ClassifyTask(Task):
                                       for split in ("val", "test") for m in ("acc", "loss")})
 
     def training_step(self, batch, batch_idx):
-        images, labels = batch
-        logits = self(images).float()
+        inputs, labels = batch
+        logits = self(inputs).float()
         loss = F.cross_entropy(logits, labels)
         self.check_finite(loss)
         self.log("train/loss", loss, prog_bar=True)
@@ -26,8 +27,8 @@ class ClassifyTask(Task):
         return loss
 
     def _eval_step(self, split, batch):
-        images, labels = batch
-        logits = self(images).float()
+        inputs, labels = batch
+        logits = self(inputs).float()
         hits = (logits.argmax(-1) == labels).float()
         losses = F.cross_entropy(logits, labels, reduction="none")
         self.metrics[metric_key(f"{split}/acc")].update(hits.mean(), weight=len(labels))

@@ -1,11 +1,11 @@
 """The image-classification kind: images in, one of n classes out, scored by accuracy."""
 from __future__ import annotations
 
+from ..classify import ClassifyTask
 from ..kinds import Built, Kind, register_kind
 from .data import ImageClassification
 from .pathfinder import pathfinder
 from .sources import digits, hugging_face, mnist
-from .task import ClassifyTask
 
 # data.path: a folder of parquet files for the Hugging Face sets; settings: the generator's, for pathfinder
 DEFAULTS = dict(path=None, batch_size=32, eval_batch_size=None, settings={})

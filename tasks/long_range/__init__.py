@@ -1,0 +1,2 @@
+"""Long-range sequences: ListOps, Pathfinder-32 read pixel by pixel, sequential and permuted MNIST."""
+from . import kind  # noqa: F401  (registers the kind)

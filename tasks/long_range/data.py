@@ -1,0 +1,53 @@
+"""LightningDataModule for sequence classification: token ids in memory, the training order from the run seed."""
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset, default_collate
+
+from ..resume import Resumable
+from .listops import PAD
+from .sources import Sequences
+
+
+def trimmed(batch):
+    """A batch cut after its longest sequence's last token: the padding beyond it is masked anyway, so
+    it would cost time and change nothing."""
+    ids, labels = default_collate(batch)
+    return ids[:, :int((ids != PAD).sum(1).max())], labels
+
+
+class SequenceClassification(L.LightningDataModule):
+    def __init__(self, sequences: Sequences, batch_size: int, eval_batch_size: int | None, settings: dict,
+                 shuffle_seed: int = 0):
+        super().__init__()
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"data.batch_size={batch_size!r}: give a positive integer")
+        self.set, self.settings = sequences, dict(settings)
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
+        self.shuffle_seed = shuffle_seed
+
+    @property
+    def seqlen(self) -> int:
+        return self.set.splits["train"][0].shape[1]
+
+    def split(self, name: str) -> TensorDataset:
+        ids, labels = self.set.splits[name]
+        return TensorDataset(torch.from_numpy(ids), torch.from_numpy(labels))
+
+    def describe(self) -> dict:
+        sizes = {f"n_{s}": len(labels) for s, (_, labels) in self.set.splits.items()}
+        return dict(task="sequence", dataset=self.set.name, source=self.set.source, classes=self.set.n_classes,
+                    vocab_size=self.set.vocab_size, seqlen=self.seqlen, **{**sizes, **self.settings})
+
+    def train_dataloader(self):
+        # the batch order follows the run seed alone, whatever the model's initialisation drew
+        order = torch.Generator().manual_seed(self.shuffle_seed)
+        return Resumable(DataLoader(self.split("train"), batch_size=self.batch_size, shuffle=True, generator=order,
+                                    collate_fn=trimmed))
+
+    def val_dataloader(self):
+        return DataLoader(self.split("val"), batch_size=self.eval_batch_size, collate_fn=trimmed)
+
+    def test_dataloader(self):
+        return DataLoader(self.split("test"), batch_size=self.eval_batch_size, collate_fn=trimmed)

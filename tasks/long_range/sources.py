@@ -1,0 +1,82 @@
+"""The long-range sets, each a `Sequences`: token ids with PAD (0) after each sequence's end, one label each.
+
+ListOps is generated (tasks/long_range/listops.py). Pathfinder-32 and MNIST are the vision domain's images read
+one pixel at a time, row by row (LRA's Pathfinder-32, 1,024 tokens; sequential MNIST, 784): a pixel of value v
+is token v + 1, so 0 stays the padding. Permuted MNIST reads the pixels in one fixed order drawn from
+`permutation_seed`, the same for every run and every model, as in the papers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..cache import write_whole
+from ..vision.pathfinder import pathfinder
+from ..vision.sources import mnist
+from . import listops as lo
+
+PIXEL_VOCAB = 257  # padding + 256 grey levels
+LISTOPS_VERSION = 1  # bump when the generator changes, so cached sets are drawn again
+
+
+@dataclass
+class Sequences:
+    name: str
+    splits: dict            # {"train" | "val" | "test": (ids int64 (n, seqlen), labels int64 (n,))}
+    n_classes: int
+    vocab_size: int
+    source: str
+
+
+def listops(n_train: int = 10000, n_val: int = 1000, n_test: int = 1000, min_length: int = 32,
+            max_length: int = 512, max_depth: int = 10, max_args: int = 10, op_prob: float = 0.25, seed: int = 0,
+            cache: str | Path | None = None) -> Sequences:
+    """Each split from its own stream of `seed`, kept under cache/listops/ by its settings (ten thousand
+    expressions of up to 512 tokens take about half a minute to draw)."""
+    shape = dict(min_length=min_length, max_length=max_length, max_depth=max_depth, max_args=max_args,
+                 op_prob=op_prob)
+    lo.check(**shape)
+    sizes = dict(train=n_train, val=n_val, test=n_test)
+    for split, n in sizes.items():
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"data.settings.n_{split}={n!r}: give a positive integer")
+    key = json.dumps(dict(shape, **sizes, seed=seed, version=LISTOPS_VERSION), sort_keys=True)
+    stored = None if cache is None else Path(cache) / "listops" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    if stored is not None and stored.exists():
+        with np.load(stored) as saved:
+            splits = {s: (saved[f"{s}_x"], saved[f"{s}_y"]) for s in sizes}
+    else:
+        splits = {split: lo.generate(n, seed * 1000 + index, **shape) for index, (split, n) in enumerate(sizes.items())}
+        if stored is not None:
+            write_whole(stored, lambda partial: np.savez_compressed(
+                partial, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))}))
+    return Sequences("listops", splits, 10, len(lo.VOCAB),
+                     f"generated (LRA's ListOps grammar, {min_length}-{max_length} tokens, seed {seed})")
+
+
+def pixels(images: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """uint8 images (n, 1, H, W) -> token ids (n, H*W), row by row or in `order`."""
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"a pixel sequence is read from greyscale images (n, 1, H, W), got {images.shape}")
+    ids = images.reshape(len(images), -1).astype(np.int64) + 1
+    return ids if order is None else ids[:, order]
+
+
+def pathfinder_sequence(cache: str | Path | None = None, **settings) -> Sequences:
+    images = pathfinder(**settings, cache=cache)
+    splits = {s: (pixels(x), y) for s, (x, y) in images.splits.items()}
+    return Sequences(f"{images.name}_seq", splits, 2, PIXEL_VOCAB, f"{images.source}, read pixel by pixel")
+
+
+def mnist_sequence(permutation_seed: int | None = None, cache: str | Path | None = None) -> Sequences:
+    """The shipped MNIST sample at its 28x28 (the vision domain pads it to 32x32)."""
+    images = mnist(None if cache is None else str(cache))
+    order = None if permutation_seed is None else np.random.default_rng(permutation_seed).permutation(28 * 28)
+    splits = {s: (pixels(x[:, :, 2:30, 2:30], order), y) for s, (x, y) in images.splits.items()}
+    name = "smnist5k" if order is None else "psmnist5k"
+    how = "pixel by pixel" if order is None else f"pixel by pixel in a fixed permutation (seed {permutation_seed})"
+    return Sequences(name, splits, 10, PIXEL_VOCAB, f"{images.source}, read {how}")

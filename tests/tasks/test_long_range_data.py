@@ -1,0 +1,128 @@
+"""Long-range data: ListOps answers checked by an evaluator written apart from the generator, its bounds and
+seeds; the pixel sequences of MNIST (plain and permuted) and Pathfinder; the kind's settings and batches."""
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from tasks.kinds import kind_for
+from tasks.long_range import listops as lo
+from tasks.long_range.data import SequenceClassification, trimmed
+from tasks.long_range.sources import Sequences, mnist_sequence, pathfinder_sequence
+
+
+def evaluate(expression: str) -> int:
+    """The value of a ListOps expression's text, read with a stack of open operators."""
+    stack = [[None, []]]
+    for token in expression.split():
+        if token.startswith("["):
+            stack.append([token[1:], []])
+        elif token == "]":
+            op, args = stack.pop()
+            ordered = sorted(args)
+            value = {"MAX": ordered[-1], "MIN": ordered[0], "SM": sum(args) % 10,
+                     "MED": (ordered[(len(args) - 1) // 2] + ordered[len(args) // 2]) // 2}[op]
+            stack[-1][1].append(value)
+        else:
+            stack[-1][1].append(int(token))
+    (_, [value]), = stack
+    return value
+
+
+def nesting(expression: str) -> tuple[int, list[int]]:
+    """The deepest bracket nesting and every operator's argument count."""
+    depth, deepest, counts, open_counts = 0, 0, [], []
+    for token in expression.split():
+        if token.startswith("["):
+            if open_counts:
+                open_counts[-1] += 1
+            depth, deepest = depth + 1, max(deepest, depth + 1)
+            open_counts.append(0)
+        elif token == "]":
+            depth -= 1
+            counts.append(open_counts.pop())
+        elif open_counts:
+            open_counts[-1] += 1
+    return deepest, counts
+
+
+def test_the_evaluator_reads_a_hand_worked_expression():
+    # MED of 3 8 1 6 is (3 + 6) // 2 = 4; SM of 9 9 is 8; MAX of 2, 4, 8 is 8
+    assert evaluate("[MAX 2 [MED 3 8 1 6 ] [SM 9 9 ] ]") == 8
+
+
+@pytest.mark.parametrize("bounds", [(16, 64), (100, 300)])
+def test_answers_match_an_independent_evaluator_within_bounds(bounds):
+    low, high = bounds
+    ids, labels = lo.generate(200, seed=3, min_length=low, max_length=high, max_depth=6, max_args=5)
+    lengths = (ids != lo.PAD).sum(1)
+    assert lengths.min() >= low and lengths.max() <= high
+    assert (ids[np.arange(high)[None] >= lengths[:, None]] == lo.PAD).all()  # padding only after the end
+    for row, label in zip(ids, labels):
+        expression = lo.text(row)
+        assert evaluate(expression) == label, expression
+        deepest, counts = nesting(expression)
+        assert 1 <= deepest <= 6 and min(counts) >= 2 and max(counts) <= 5
+
+
+def test_brackets_are_tokens():
+    ids, _ = lo.generate(20, seed=0, min_length=8, max_length=64)
+    tokens = {lo.VOCAB[i] for i in ids.ravel()}
+    assert lo.CLOSE in tokens and tokens & set(lo.OPERATORS)
+
+
+def test_seeds_reproduce_and_differ():
+    a, b, c = (lo.generate(50, seed=s, min_length=8, max_length=64) for s in (1, 1, 2))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+
+
+@pytest.mark.parametrize("settings,match", [
+    (dict(min_length=64, max_length=32), "above max_length"),
+    (dict(max_args=1), "max_args"),
+    (dict(op_prob=1.0), "op_prob"),
+    (dict(min_length=2, max_length=3), "no expression"),
+])
+def test_bad_settings_fail_in_one_line(settings, match):
+    with pytest.raises(ValueError, match=match):
+        lo.generate(1, seed=0, **settings)
+
+
+def test_mnist_sequences_are_the_28x28_pixels_and_the_permutation_is_fixed():
+    plain, permuted, again = mnist_sequence(), mnist_sequence(0), mnist_sequence(0)
+    ids, labels = plain.splits["train"]
+    assert ids.shape == (3500, 784) and ids.min() >= 1 and plain.vocab_size == 257  # 0 is kept for padding
+    assert np.array_equal(permuted.splits["test"][0], again.splits["test"][0])
+    shuffled = permuted.splits["train"][0]
+    assert not np.array_equal(shuffled, ids)
+    order = np.random.default_rng(0).permutation(784)
+    assert np.array_equal(shuffled, ids[:, order])  # the same order for every image
+    assert np.array_equal(permuted.splits["train"][1], labels)
+
+
+def test_pathfinder_sequence_reads_the_image_row_by_row(tmp_path):
+    seqs = pathfinder_sequence(cache=tmp_path, size=16, length=6, n_train=4, n_val=2, n_test=2)
+    ids, labels = seqs.splits["train"]
+    assert ids.shape == (4, 256) and seqs.n_classes == 2 and set(np.unique(labels)) <= {0, 1}
+    from tasks.vision.pathfinder import pathfinder
+    images = pathfinder(size=16, length=6, n_train=4, n_val=2, n_test=2, cache=tmp_path).splits["train"][0]
+    assert np.array_equal(ids[1].reshape(16, 16), images[1, 0].astype(np.int64) + 1)
+
+
+def test_batches_are_cut_after_their_longest_sequence():
+    ids = torch.tensor([[3, 4, 0, 0, 0], [5, 6, 7, 0, 0]])
+    batch, labels = trimmed([(ids[0], torch.tensor(1)), (ids[1], torch.tensor(2))])
+    assert batch.tolist() == [[3, 4, 0], [5, 6, 7]] and labels.tolist() == [1, 2]
+
+
+def test_the_kind_names_an_unknown_setting_and_records_the_listops_length(tmp_path):
+    kind = kind_for("listops")
+    cfg = OmegaConf.create(dict(seed=0, data_root=str(tmp_path)))
+    data = dict(kind.data_defaults, task="smnist", settings={"permutation_seed": 1})
+    with pytest.raises(ValueError, match="smnist does not take"):
+        kind.build(cfg, data, lambda **io: None)
+    assert kind.task_name(dict(task="pathfinder_seq", settings={})) == "pathfinder32_seq"
+    small = dict(min_length=8, max_length=32, n_train=8, n_val=4, n_test=4)
+    seqs = SequenceClassification(Sequences("listops", {s: lo.generate(4, 0, 8, 32) for s in ("train", "val", "test")},
+                                            10, len(lo.VOCAB), "test"), 2, None, small)
+    assert seqs.describe()["max_length"] == 32
