@@ -37,8 +37,9 @@ class SequenceClassification(L.LightningDataModule):
 
     def describe(self) -> dict:
         sizes = {f"n_{s}": len(labels) for s, (_, labels) in self.set.splits.items()}
+        # the settings as given and nothing derived from them: ListOps rows at two lengths differ in max_length only
         return dict(task="sequence", dataset=self.set.name, source=self.set.source, classes=self.set.n_classes,
-                    vocab_size=self.set.vocab_size, seqlen=self.seqlen, **{**sizes, **self.settings})
+                    vocab_size=self.set.vocab_size, **{**sizes, **self.settings})
 
     def train_dataloader(self):
         # the batch order follows the run seed alone, whatever the model's initialisation drew

@@ -5,7 +5,8 @@ An example is one nested expression over the digits 0-9, written with its bracke
 an even count, the mean of the middle two rounded down) and SM (the sum modulo 10). At each node, while the
 bracket nesting is below `max_depth`, an operator is drawn with probability `op_prob` (LRA: 0.25), taking 2 to
 `max_args` arguments (LRA: 10); otherwise a digit. Expressions whose token count falls outside
-[min_length, max_length] are drawn again (LRA keeps 500 to 2,000 tokens).
+[min_length, max_length] are drawn again; min_length defaults to a quarter of max_length, LRA's ratio (it keeps
+500 to 2,000 tokens), so one setting names a length.
 
 Every bracket is a token, as are the operators with their opening bracket ("[MAX"): an early LRA input
 pipeline stripped the brackets, which leaves the nesting, and so the answer, undefined.
@@ -54,9 +55,10 @@ def _expression(rng: random.Random, depth: int, max_depth: int, max_args: int, o
     return value
 
 
-def generate(n: int, seed: int, min_length: int = 32, max_length: int = 512, max_depth: int = 10,
+def generate(n: int, seed: int, min_length: int | None = None, max_length: int = 512, max_depth: int = 10,
              max_args: int = 10, op_prob: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """`n` expressions as token ids (n, max_length), PAD after each one's end, and their values (n,)."""
+    min_length = shortest(min_length, max_length)
     check(min_length=min_length, max_length=max_length, max_depth=max_depth, max_args=max_args, op_prob=op_prob)
     rng = random.Random(seed)
     ids = np.zeros((n, max_length), dtype=np.int64)
@@ -72,6 +74,10 @@ def generate(n: int, seed: int, min_length: int = 32, max_length: int = 512, max
             ids[kept, :len(tokens)], labels[kept] = tokens, value
             kept += 1
     return ids, labels
+
+
+def shortest(min_length: int | None, max_length: int) -> int:
+    return max(1, max_length // 4) if min_length is None else min_length
 
 
 def check(min_length: int, max_length: int, max_depth: int, max_args: int, op_prob: float):

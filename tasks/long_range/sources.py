@@ -32,12 +32,12 @@ class Sequences:
     source: str
 
 
-def listops(n_train: int = 10000, n_val: int = 1000, n_test: int = 1000, min_length: int = 32,
+def listops(n_train: int = 10000, n_val: int = 1000, n_test: int = 1000, min_length: int | None = None,
             max_length: int = 512, max_depth: int = 10, max_args: int = 10, op_prob: float = 0.25, seed: int = 0,
             cache: str | Path | None = None) -> Sequences:
     """Each split from its own stream of `seed`, kept under cache/listops/ by its settings (ten thousand
     expressions of up to 512 tokens take about half a minute to draw)."""
-    shape = dict(min_length=min_length, max_length=max_length, max_depth=max_depth, max_args=max_args,
+    shape = dict(min_length=lo.shortest(min_length, max_length), max_length=max_length, max_depth=max_depth, max_args=max_args,
                  op_prob=op_prob)
     lo.check(**shape)
     sizes = dict(train=n_train, val=n_val, test=n_test)
@@ -54,8 +54,7 @@ def listops(n_train: int = 10000, n_val: int = 1000, n_test: int = 1000, min_len
         if stored is not None:
             write_whole(stored, lambda partial: np.savez_compressed(
                 partial, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))}))
-    return Sequences("listops", splits, 10, len(lo.VOCAB),
-                     f"generated (LRA's ListOps grammar, {min_length}-{max_length} tokens, seed {seed})")
+    return Sequences("listops", splits, 10, len(lo.VOCAB), f"generated (LRA's ListOps grammar, seed {seed})")
 
 
 def pixels(images: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:

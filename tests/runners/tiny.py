@@ -11,7 +11,7 @@ TINY_GRAPH = [*TINY[:4], "data.n_train=16", "data.n_val=8", "data.n_test=8", "da
 TINY_MOLECULES = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
 # a long-range run keeps MNIST's fixed splits, or draws a few short ListOps expressions or small Pathfinder images
 TINY_SEQUENCE = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
-TINY_LISTOPS = [*TINY_PATHFINDER, "data.settings.min_length=8", "data.settings.max_length=32"]
+TINY_LISTOPS = [*TINY_PATHFINDER, "data.settings.max_length=32"]
 # a byte-level run keeps its corpus but reads short windows of a few KB
 TINY_BYTES = [*TINY[:4], "data.seq_len=32", "data.eval_lengths=[64]", "data.eval_bytes=2048", "data.batch_size=8"]
 

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from tasks.kinds import kind_for
 from tasks.long_range import listops as lo
 from tasks.long_range.data import SequenceClassification, trimmed
-from tasks.long_range.sources import Sequences, mnist_sequence, pathfinder_sequence
+from tasks.long_range.sources import listops, mnist_sequence, pathfinder_sequence
 
 
 def evaluate(expression: str) -> int:
@@ -115,14 +115,22 @@ def test_batches_are_cut_after_their_longest_sequence():
     assert batch.tolist() == [[3, 4, 0], [5, 6, 7]] and labels.tolist() == [1, 2]
 
 
-def test_the_kind_names_an_unknown_setting_and_records_the_listops_length(tmp_path):
+def test_the_kind_names_an_unknown_setting(tmp_path):
     kind = kind_for("listops")
     cfg = OmegaConf.create(dict(seed=0, data_root=str(tmp_path)))
     data = dict(kind.data_defaults, task="smnist", settings={"permutation_seed": 1})
     with pytest.raises(ValueError, match="smnist does not take"):
         kind.build(cfg, data, lambda **io: None)
     assert kind.task_name(dict(task="pathfinder_seq", settings={})) == "pathfinder32_seq"
-    small = dict(min_length=8, max_length=32, n_train=8, n_val=4, n_test=4)
-    seqs = SequenceClassification(Sequences("listops", {s: lo.generate(4, 0, 8, 32) for s in ("train", "val", "test")},
-                                            10, len(lo.VOCAB), "test"), 2, None, small)
-    assert seqs.describe()["max_length"] == 32
+
+
+def test_listops_at_two_lengths_differs_in_its_length_alone():
+    """The report folds the two lengths into one row per model, so nothing else in the data may differ; the
+    shortest expression is a quarter of the longest allowed, LRA's ratio, unless min_length says otherwise."""
+    described = []
+    for longest in (32, 64):
+        settings = dict(max_length=longest, n_train=8, n_val=4, n_test=4)
+        seqs = listops(**settings)
+        assert (seqs.splits["train"][0] != lo.PAD).sum(1).min() >= longest // 4
+        described.append(SequenceClassification(seqs, 2, None, settings).describe())
+    assert {k for k in described[0] if described[0][k] != described[1][k]} == {"max_length"}
