@@ -66,7 +66,7 @@ def report_blocks(records: list[dict], sources: list[dict], out: Path, found=())
     shown, trials = split_tuned(kept)
     tables = group_rows(pivoted(shown))
     colour = plots.colours(rec["model"] for rec in kept)
-    blocks = [("h", 1, "mambazoo leaderboard: details"), ("p", f"Back to the [front page](index.html). "
+    blocks = [("h", 1, "mambazoo leaderboard: details"), ("p", "Back to the [front page](index.html). "
                                                               + _provenance(records, kept)),
               ("p", "Our metrics are the mean ± sample std over seeds (the `seeds` column says how many; "
                     "with one seed the std is —); accuracies are in %. Failed runs are listed apart and "

@@ -28,6 +28,7 @@ class Directional(nn.Module):
         if mask is not None and self.merge.merge in POOLED:
             raise ValueError(f"merge={self.merge.merge!r} pools over every token, padding included; "
                              f"a padded batch needs one of the per-token merges (sum, mean, concat)")
+
         def run(mixer, perm):
             if mask is None:
                 return mixer(x.index_select(1, perm))
