@@ -20,7 +20,7 @@ from ..vision.sources import mnist
 from . import listops as lo
 
 PIXEL_VOCAB = 257  # padding + 256 grey levels
-LISTOPS_VERSION = 1  # bump when the generator changes, so cached sets are drawn again
+LISTOPS_VERSION = 2  # bump when the generator changes, so cached sets are drawn again
 
 
 @dataclass
@@ -35,10 +35,12 @@ class Sequences:
 def listops(n_train: int = 10000, n_val: int = 1000, n_test: int = 1000, min_length: int | None = None,
             max_length: int = 512, max_depth: int = 10, max_args: int = 10, op_prob: float = 0.25, seed: int = 0,
             cache: str | Path | None = None) -> Sequences:
-    """Each split from its own stream of `seed`, kept under cache/listops/ by its settings (ten thousand
-    expressions of up to 512 tokens take about half a minute to draw)."""
-    shape = dict(min_length=lo.shortest(min_length, max_length), max_length=max_length, max_depth=max_depth, max_args=max_args,
-                 op_prob=op_prob)
+    """One set of distinct expressions drawn from `seed` and split as LRA splits its set: the test split
+    first, then validation, then training, so a larger training set leaves the other two as they were. Kept
+    under cache/listops/ by its settings (ten thousand expressions of up to 512 tokens take about half a
+    minute to draw)."""
+    shape = dict(min_length=lo.shortest(min_length, max_length), max_length=max_length, max_depth=max_depth,
+                 max_args=max_args, op_prob=op_prob)
     lo.check(**shape)
     sizes = dict(train=n_train, val=n_val, test=n_test)
     for split, n in sizes.items():
@@ -50,7 +52,9 @@ def listops(n_train: int = 10000, n_val: int = 1000, n_test: int = 1000, min_len
         with np.load(stored) as saved:
             splits = {s: (saved[f"{s}_x"], saved[f"{s}_y"]) for s in sizes}
     else:
-        splits = {split: lo.generate(n, seed * 1000 + index, **shape) for index, (split, n) in enumerate(sizes.items())}
+        ids, labels = lo.generate(n_test + n_val + n_train, seed, **shape)
+        bounds = dict(test=(0, n_test), val=(n_test, n_test + n_val), train=(n_test + n_val, None))
+        splits = {s: (ids[a:b], labels[a:b]) for s, (a, b) in bounds.items()}
         if stored is not None:
             write_whole(stored, lambda partial: np.savez_compressed(
                 partial, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))}))

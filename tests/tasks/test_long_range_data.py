@@ -56,13 +56,14 @@ def test_answers_match_an_independent_evaluator_within_bounds(bounds):
     low, high = bounds
     ids, labels = lo.generate(200, seed=3, min_length=low, max_length=high, max_depth=6, max_args=5)
     lengths = (ids != lo.PAD).sum(1)
-    assert lengths.min() >= low and lengths.max() <= high
+    assert lengths.min() > low and lengths.max() < high  # strictly between, as LRA keeps them
+    assert len({tuple(row) for row in ids}) == len(ids)
     assert (ids[np.arange(high)[None] >= lengths[:, None]] == lo.PAD).all()  # padding only after the end
     for row, label in zip(ids, labels):
         expression = lo.text(row)
         assert evaluate(expression) == label, expression
         deepest, counts = nesting(expression)
-        assert 1 <= deepest <= 6 and min(counts) >= 2 and max(counts) <= 5
+        assert 1 <= deepest <= 5 and min(counts) >= 2 and max(counts) <= 5  # the root is at depth 1, as LRA's
 
 
 def test_brackets_are_tokens():
@@ -78,10 +79,11 @@ def test_seeds_reproduce_and_differ():
 
 
 @pytest.mark.parametrize("settings,match", [
-    (dict(min_length=64, max_length=32), "above max_length"),
+    (dict(min_length=64, max_length=32), "no expression"),
     (dict(max_args=1), "max_args"),
     (dict(op_prob=1.0), "op_prob"),
-    (dict(min_length=2, max_length=3), "no expression"),
+    (dict(min_length=1, max_length=4), "no expression"),  # 2 or 3 tokens: no expression has them
+    (dict(min_length=32, max_length=128, max_depth=2, max_args=10), "the longest has 12 tokens"),
 ])
 def test_bad_settings_fail_in_one_line(settings, match):
     with pytest.raises(ValueError, match=match):
@@ -131,6 +133,15 @@ def test_listops_at_two_lengths_differs_in_its_length_alone():
     for longest in (32, 64):
         settings = dict(max_length=longest, n_train=8, n_val=4, n_test=4)
         seqs = listops(**settings)
-        assert (seqs.splits["train"][0] != lo.PAD).sum(1).min() >= longest // 4
+        assert (seqs.splits["train"][0] != lo.PAD).sum(1).min() > longest // 4
         described.append(SequenceClassification(seqs, 2, None, settings).describe())
     assert {k for k in described[0] if described[0][k] != described[1][k]} == {"max_length"}
+
+
+def test_listops_splits_are_one_set_of_distinct_expressions_and_more_training_leaves_the_test_set():
+    small, large = (listops(n_train=n, n_val=20, n_test=30, max_length=48, seed=5) for n in (40, 80))
+    rows = [tuple(r) for split in ("train", "val", "test") for r in large.splits[split][0]]
+    assert len(set(rows)) == len(rows) == 130
+    for split in ("val", "test"):
+        assert all(np.array_equal(a, b) for a, b in zip(small.splits[split], large.splits[split]))
+    assert np.array_equal(small.splits["train"][0], large.splits["train"][0][:40])  # the larger one extends it
