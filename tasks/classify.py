@@ -2,11 +2,41 @@
 example of a split."""
 from __future__ import annotations
 
+import lightning as L
+import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 from torchmetrics import MeanMetric
 
 from .base import Task, metric_key
+from .resume import Resumable
+
+
+class SplitsData(L.LightningDataModule):
+    """Train, validation and test splits held in memory; a subclass gives `split(name)` and its `collate`."""
+
+    def __init__(self, batch_size: int, eval_batch_size: int | None, shuffle_seed: int = 0):
+        super().__init__()
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"data.batch_size={batch_size!r}: give a positive integer")
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
+        self.shuffle_seed = shuffle_seed
+
+    def collate(self, batch):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        # the batch order follows the run seed alone, whatever the model's initialisation drew
+        order = torch.Generator().manual_seed(self.shuffle_seed)
+        return Resumable(DataLoader(self.split("train"), batch_size=self.batch_size, shuffle=True, generator=order,
+                                    collate_fn=self.collate))
+
+    def val_dataloader(self):
+        return DataLoader(self.split("val"), batch_size=self.eval_batch_size, collate_fn=self.collate)
+
+    def test_dataloader(self):
+        return DataLoader(self.split("test"), batch_size=self.eval_batch_size, collate_fn=self.collate)
 
 
 class ClassifyTask(Task):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,16 @@ def libraries() -> list[str]:
     """Every kind's optional libraries (see Kind)."""
     _load_domains()
     return sorted({name for kind in _KINDS.values() for name in kind.libraries})
+
+
+def check_settings(task: str, settings: dict, source: Callable, filled=()):
+    """Refuse a data setting that `source` (a generator or loader) does not take, naming those it does;
+    `filled`: its arguments the kind passes itself."""
+    accepted = sorted(set(inspect.signature(source).parameters) - set(filled))
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown:
+        raise ValueError(f"data.settings has {unknown}, which {task} does not take "
+                         f"(it takes {', '.join(accepted) or 'no settings'})")
 
 
 def resolve_data(data: dict) -> dict:

@@ -5,12 +5,11 @@ never changes them, so every model of a comparison trains and is scored on the s
 """
 from __future__ import annotations
 
-import inspect
-
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ..kinds import check_settings
 from ..resume import Resumable
 from .synthetic import TASKS
 
@@ -82,8 +81,4 @@ class SyntheticTokens(TokenLoaders):
         return TensorDataset(*TASKS[self.task](n, generator=g, **settings))
 
     def _check_settings(self):
-        accepted = set(inspect.signature(TASKS[self.task]).parameters) - {"n", "generator"}
-        unknown = set(self.settings) - accepted
-        if unknown:
-            raise ValueError(f"data.settings has {sorted(unknown)}, which {self.task} does not take "
-                             f"(it takes {', '.join(sorted(accepted))})")
+        check_settings(self.task, self.settings, TASKS[self.task], filled=("n", "generator"))

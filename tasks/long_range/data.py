@@ -1,11 +1,10 @@
 """LightningDataModule for sequence classification: token ids in memory, the training order from the run seed."""
 from __future__ import annotations
 
-import lightning as L
 import torch
-from torch.utils.data import DataLoader, TensorDataset, default_collate
+from torch.utils.data import TensorDataset, default_collate
 
-from ..resume import Resumable
+from ..classify import SplitsData
 from .listops import PAD
 from .sources import Sequences
 
@@ -17,15 +16,11 @@ def trimmed(batch):
     return ids[:, :int((ids != PAD).sum(1).max())], labels
 
 
-class SequenceClassification(L.LightningDataModule):
+class SequenceClassification(SplitsData):
     def __init__(self, sequences: Sequences, batch_size: int, eval_batch_size: int | None, settings: dict,
                  shuffle_seed: int = 0):
-        super().__init__()
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"data.batch_size={batch_size!r}: give a positive integer")
+        super().__init__(batch_size, eval_batch_size, shuffle_seed)
         self.set, self.settings = sequences, dict(settings)
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
-        self.shuffle_seed = shuffle_seed
 
     @property
     def seqlen(self) -> int:
@@ -41,14 +36,5 @@ class SequenceClassification(L.LightningDataModule):
         return dict(task="sequence", dataset=self.set.name, source=self.set.source, classes=self.set.n_classes,
                     vocab_size=self.set.vocab_size, **{**sizes, **self.settings})
 
-    def train_dataloader(self):
-        # the batch order follows the run seed alone, whatever the model's initialisation drew
-        order = torch.Generator().manual_seed(self.shuffle_seed)
-        return Resumable(DataLoader(self.split("train"), batch_size=self.batch_size, shuffle=True, generator=order,
-                                    collate_fn=trimmed))
-
-    def val_dataloader(self):
-        return DataLoader(self.split("val"), batch_size=self.eval_batch_size, collate_fn=trimmed)
-
-    def test_dataloader(self):
-        return DataLoader(self.split("test"), batch_size=self.eval_batch_size, collate_fn=trimmed)
+    def collate(self, batch):
+        return trimmed(batch)

@@ -2,10 +2,8 @@
 ListOps trained at several lengths is one row per model with a column per `max_length` (the pivot)."""
 from __future__ import annotations
 
-import inspect
-
 from ..classify import ClassifyTask
-from ..kinds import Built, Kind, register_kind
+from ..kinds import Built, Kind, check_settings, register_kind
 from ..vision.pathfinder import pathfinder
 from .data import SequenceClassification
 from .listops import PAD
@@ -27,12 +25,7 @@ SOURCES = {"listops": listops, "pathfinder_seq": pathfinder_sequence, "smnist": 
 
 def _check_settings(task: str, settings: dict):
     # pathfinder_seq takes the image generator's settings
-    takes = pathfinder if task == "pathfinder_seq" else SOURCES[task]
-    accepted = sorted(set(inspect.signature(takes).parameters) - {"cache"})
-    unknown = sorted(set(settings) - set(accepted))
-    if unknown:
-        raise ValueError(f"data.settings has {unknown}, which {task} does not take "
-                         f"(it takes {', '.join(accepted) or 'no settings'})")
+    check_settings(task, settings, pathfinder if task == "pathfinder_seq" else SOURCES[task], filled=("cache",))
 
 
 def build(cfg, data: dict, make_model) -> Built:

@@ -2,12 +2,11 @@
 training split's statistics as batches are drawn."""
 from __future__ import annotations
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from ..resume import Resumable
+from ..classify import SplitsData
 from .sources import ImageSet
 
 
@@ -30,21 +29,13 @@ class Images(Dataset):
         return images[0], labels[0]
 
 
-def _collate(batch):
-    return batch  # __getitems__ already made the batch
-
-
-class ImageClassification(L.LightningDataModule):
+class ImageClassification(SplitsData):
     def __init__(self, images: ImageSet, batch_size: int, eval_batch_size: int | None, shuffle_seed: int = 0):
-        super().__init__()
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"data.batch_size={batch_size!r}: give a positive integer")
+        super().__init__(batch_size, eval_batch_size, shuffle_seed)
         self.set = images
         train = torch.from_numpy(images.splits["train"][0]).float() / 255
         self.mean = train.mean(dim=(0, 2, 3))
         self.std = train.std(dim=(0, 2, 3)).clamp_min(1e-6)
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
-        self.shuffle_seed = shuffle_seed
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -60,13 +51,5 @@ class ImageClassification(L.LightningDataModule):
                     image=f"{channels}x{height}x{width}",
                     sizes={name: len(labels) for name, (_, labels) in self.set.splits.items()})
 
-    def train_dataloader(self):
-        order = torch.Generator().manual_seed(self.shuffle_seed)
-        return Resumable(DataLoader(self.split("train"), batch_size=self.batch_size, shuffle=True,
-                                    generator=order, collate_fn=_collate))
-
-    def val_dataloader(self):
-        return DataLoader(self.split("val"), batch_size=self.eval_batch_size, collate_fn=_collate)
-
-    def test_dataloader(self):
-        return DataLoader(self.split("test"), batch_size=self.eval_batch_size, collate_fn=_collate)
+    def collate(self, batch):
+        return batch  # Images.__getitems__ already made the batch

@@ -94,6 +94,10 @@ def test_mnist_sequences_are_the_28x28_pixels_and_the_permutation_is_fixed():
     plain, permuted, again = mnist_sequence(), mnist_sequence(0), mnist_sequence(0)
     ids, labels = plain.splits["train"]
     assert ids.shape == (3500, 784) and ids.min() >= 1 and plain.vocab_size == 257  # 0 is kept for padding
+    from tasks.vision.sources import mnist
+    padded = mnist(None).splits["train"][0].astype(np.int64)  # the vision domain's 32x32, MNIST's 28x28 in its middle
+    assert padded.sum() == (ids - 1).sum()  # the crop drops no ink
+    assert np.array_equal(ids.reshape(-1, 28, 28) - 1, padded[:, 0, 2:30, 2:30])  # read row by row
     assert np.array_equal(permuted.splits["test"][0], again.splits["test"][0])
     shuffled = permuted.splits["train"][0]
     assert not np.array_equal(shuffled, ids)

@@ -12,11 +12,11 @@ import torch
 from torch import nn
 
 from ..layers import build_mixer
-from ..layers.merge import DirectionMerge
+from ..layers.merge import MERGES as ALL_MERGES, POOLED, DirectionMerge
 from ..scan import check_graph_order, graph_order
 
 DIRECTIONS = ("forward", "bidirectional")
-MERGES = ("sum", "mean", "concat")  # 'gate' pools over the tokens, padding included: it would see the batch
+MERGES = tuple(m for m in ALL_MERGES if m not in POOLED)  # a pooled merge would see the batch's padding
 
 
 def reversal(mask: torch.Tensor) -> torch.Tensor:
