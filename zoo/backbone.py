@@ -47,6 +47,8 @@ class Block(nn.Module):
         return x if self.mlp is None else self._residual(x, self.mlp, self.mlp_norm)
 
     def forward(self, x, with_state=False, mask=None):
+        if with_state and mask is not None:
+            raise ValueError("with_state needs an unpadded batch: a padded row's conv window would end in padding")
         state = None
 
         def mix(h):

@@ -47,6 +47,13 @@ def test_without_the_mask_padding_leaks():
     assert not torch.allclose(backbone(x)[1, :n], backbone(x[1:2, :n])[0], atol=1e-3)
 
 
+def test_a_decoding_state_refuses_a_mask():
+    backbone = Backbone(16, pattern="M", mixers=MIXERS["M"])
+    x, mask = padded()
+    with pytest.raises(ValueError, match="unpadded"):
+        backbone.blocks[0](x, with_state=True, mask=mask)
+
+
 def test_a_pooling_merge_refuses_a_mask():
     backbone = Backbone(16, pattern="M", mixers=MIXERS["M"], directions="bidirectional", merge="gate")
     x, mask = padded()
