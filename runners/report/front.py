@@ -158,7 +158,8 @@ def _rank(row: Row, metric: str, better: str | None):
 
 def _paper(sources: list[dict], task: str, model: str, metric: str, cited: list[dict]) -> str:
     """The first number a source for `task` gives for `model` on `metric` (at a pivot value: its curve's value
-    there), on our scale, with its citation's number in `cited` (added if new); '—' when none does."""
+    there, or the one number it gives for the whole task, e.g. LRA's ListOps at its own length), on our scale,
+    with its citation's number in `cited` (added if new); '—' when none does."""
     at = re.search(r"@(\d+)$", metric)
     for src in sources:
         scale = paper_scale(src, metric)
@@ -166,8 +167,8 @@ def _paper(sources: list[dict], task: str, model: str, metric: str, cited: list[
             continue
         entries = [e for e in src["entries"] if e.get("ours") == model]
         for e in entries:
-            value = e.get("value") if at is None else \
-                {str(k): v for k, v in (e.get("values") or {}).items()}.get(at.group(1))
+            value = e.get("value") if at is None or "values" not in e else \
+                {str(k): v for k, v in e["values"].items()}.get(at.group(1))
             if is_number(value):
                 if src not in cited:
                     cited.append(src)

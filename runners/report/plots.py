@@ -58,7 +58,7 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
                 k = 100.0 if pct else 1.0
                 series.append(dict(label=name[id(r)], colour=colour[r.model], x=[n for n, _ in stats],
                                    mean=[k * s[0] for _, s in stats], std=[k * (s[1] or 0) for _, s in stats]))
-        paper = []
+        paper, flat = [], False
         # a row one paper links to our model is drawn from that paper only, not again from another's table
         linked = {e.get("paper_model") for src in sources for e in src["entries"] if e.get("ours")}
         for src in sources:
@@ -68,8 +68,11 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
             for e in src["entries"] if scale is not None else []:
                 if not e.get("ours") and e.get("paper_model") in linked:
                     continue
+                values = e.get("values") or {}
+                if not values and pivot and is_number(e.get("value")):  # one number at the paper's own setting
+                    values, flat = {min(lengths): e["value"], max(lengths): e["value"]}, True
                 # only over the lengths we evaluated: the paper's run to 2^20 would squash ours into a corner
-                points = sorted((int(k), scale * v) for k, v in (e.get("values") or {}).items()
+                points = sorted((int(k), scale * v) for k, v in values.items()
                                 if is_number(v) and min(lengths) <= int(k) <= max(lengths))
                 if points:
                     paper.append(dict(label=e.get("paper_model", "?"), colour=colour.get(e.get("ours")),
@@ -86,7 +89,8 @@ def task_plots(suite: str, task: str, rows: list, primary: str | None, sources: 
         path = length_plot(stem.with_name(stem.name + "--length.svg"), f"{task} ({suite}): {what}",
                            f"{base} (%)" if pct else base, series, train, paper, axis, pct)
         return [(f"{task}: {what} ({ours}, shaded)" + ("; dotted: our training length" if train else "")
-                 + (f"; dashed: the paper's numbers at the same {pivot or counted or 'lengths'}" if paper else ""), path)]
+                 + (f"; dashed: the paper's numbers at the same {pivot or counted or 'lengths'}" if paper else "")
+                 + (f" (flat: a paper's one number, at its own {pivot})" if flat else ""), path)]
     models = {r.model for r in rows}
     # a model run at several state sizes, and nothing else varied between its rows (else, e.g. scan orders
     # sharing one state size, it is bars)

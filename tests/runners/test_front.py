@@ -42,7 +42,8 @@ def pages(tmp_path_factory):
         "entries": [{"paper_model": "Mamba", "ours": "mamba", "value": 0.998}]}))
     (root / "p" / "ett.yaml").write_text(yaml.safe_dump({
         "source": "Paper B", "task": "ETTh1", "metric": "test/mse", "unit": "mse",
-        "entries": [{"paper_model": "S-Mamba", "ours": "s_mamba", "values": {96: 0.386, 336: 0.489}}]}))
+        "entries": [{"paper_model": "S-Mamba", "ours": "s_mamba", "values": {96: 0.386, 336: 0.489}},
+                    {"paper_model": "DLinear", "ours": "dlinear", "value": 0.45}]}))  # one number at its own horizon
     written = build_report(root / "r", root / "p", root / "out")
     return written["html"].read_text(), written["details"].read_text()
 
@@ -88,7 +89,8 @@ def test_a_pivoted_task_has_a_row_per_pivot_value_with_the_papers_value_there(pa
         ("ETTh1, horizon 96", "s_mamba", "1.1k", "test/mse@96 ↓"), ("ETTh1, horizon 96", "dlinear", "1.1k", "test/mse@96 ↓"),
         ("ETTh1, horizon 336", "dlinear", "1.34k", "test/mse@336 ↓"),
         ("ETTh1, horizon 336", "s_mamba", "1.34k", "test/mse@336 ↓")]
-    assert [r[6] for r in rows] == ["0.386 [1]", "—", "—", "0.489 [1]"]
+    # a paper's one number for the task (LRA's ListOps, at its own length) stands beside every pivot value
+    assert [r[6] for r in rows] == ["0.386 [1]", "0.45 [1]", "0.45 [1]", "0.489 [1]"]
 
 
 def test_every_details_link_lands_on_a_section_of_the_details_page(pages):

@@ -441,6 +441,18 @@ def test_forecasting_runs_fold_into_one_row_per_model_with_a_column_per_horizon(
     assert "mse against horizon" in md
 
 
+def test_a_papers_one_number_for_a_pivoted_task_is_a_flat_line_on_its_plot(tmp_path):
+    for horizon in (96, 336):
+        write(tmp_path / "records", forecast("dlinear", 0, horizon, 0.45))
+    (tmp_path / "published").mkdir()
+    (tmp_path / "published" / "p.yaml").write_text(yaml.safe_dump({
+        "source": "Paper", "task": "ETTh1", "metric": "test/mse", "unit": "mse",
+        "entries": [{"paper_model": "DLinear at 720", "ours": "dlinear", "value": 0.5}]}))
+    build_report(tmp_path / "records", tmp_path / "published", tmp_path)
+    assert "(flat: a paper's one number, at its own horizon)" in (tmp_path / "leaderboard.md").read_text()
+    assert "paper: DLinear at 720" in (tmp_path / "plots" / "ts--ETTh1--length.svg").read_text()
+
+
 def test_bold_for_a_lower_is_better_metric_needs_two_seeds(tmp_path):
     write(tmp_path / "records", forecast("s_mamba", 0, 96, 0.1))
     write(tmp_path / "records", forecast("dlinear", 0, 96, 0.9))
