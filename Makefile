@@ -19,9 +19,11 @@ install: $(STAMP)
 # The main job: re-run the survey (every domain's suite on seed 0) into $(REPRO), resuming there if stopped,
 # with its own report, then how far its runs agree with the committed records (a difference is reported, not an
 # error). Other suites: make reproduce SUITE="language timeseries"; REPRO=results adds to the committed records.
+# A tuned run is re-run at the value its trials in $(TUNED_FROM) chose; TUNED_FROM= re-runs the trials too.
 REPRO ?= results/reproduce
+TUNED_FROM ?= results
 reproduce: $(STAMP)
-	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) results_dir=$(REPRO) $(ARGS); done
+	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) results_dir=$(REPRO) tuned_from=$(TUNED_FROM) $(ARGS); done
 	-$(BIN)/python -m runners.suite.agreement --records $(REPRO)/records results/records
 
 # Rebuild results/index.html (the front page), details.html and leaderboard.md from the records alone.

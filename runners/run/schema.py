@@ -131,6 +131,9 @@ class CompareConf:
     results_dir: str = "results"
     rerun_failed: bool = True
     report: bool = True
+    # a results folder whose tuning trials are recorded: each tuned (pipeline, model, point) runs only the value
+    # its trials there chose (the whole grid where they chose none); None tunes here
+    tuned_from: Optional[str] = None
 
 
 def register():

@@ -13,7 +13,10 @@ run whose record (same config hash, same suite) already exists is skipped, so an
 where it stopped, on any number of cores (the thread count is recorded, not hashed).
 
 A suite with a `tune` block (runners/suite/tuning.py) runs in two rounds: first every grid value on the tuning
-seeds, then the other seeds at the value each (pipeline, model, point) chose on validation.
+seeds, then the other seeds at the value each (pipeline, model, point) chose on validation. With
+`tuned_from=<results folder>` the choices its records hold are taken instead, and the first round runs only
+the chosen value (the whole grid where that folder has no finished trial of a group): `make reproduce` re-runs
+the reported runs, not the search that chose their learning rates.
 
 A composed suite (`suites:` instead of a grid, e.g. conf/suite/survey.yaml) runs its member suites as
 themselves, each with the seeds its entry gives: every run of every member is checked first, the members'
@@ -96,9 +99,9 @@ def first_seeds(suite) -> list:
     return s["seeds"]
 
 
-def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, list[str]]:
-    """Compose every run of the first round and build each distinct model and dataset once (no training).
-    Returns the composed configs and the parameter-budget violations."""
+def check_runs(suite, results_dir: str, extra: list[str] = (), value_of=None) -> tuple[list, list[str]]:
+    """Compose every run of the first round (`value_of` as in `expand`) and build each distinct model and
+    dataset once (no training). Returns the composed configs and the parameter-budget violations."""
     import zoo
 
     from runners.run.train import check_writable, prepare
@@ -107,7 +110,8 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
     check_writable(Path(results_dir))
     configs, sizes = [], {}
     tolerance = {i: block.param_tolerance for i, block in enumerate(suite.grid)}
-    for overrides, block in zip(expand(suite, first_seeds(suite)), _blocks(suite, first_seeds(suite))):
+    seeds = first_seeds(suite)
+    for overrides, block in zip(expand(suite, seeds, value_of), _blocks(suite, seeds, value_of)):
         cfg = compose("train", [*overrides, *extra, *_location(suite.name, results_dir)])
         configs.append(cfg)
         check_settings(cfg)
@@ -117,13 +121,13 @@ def check_runs(suite, results_dir: str, extra: list[str] = ()) -> tuple[list, li
     return configs, _param_mismatches(sizes, tolerance)
 
 
-def _blocks(suite, seeds) -> list[int]:
-    """The grid block of every run `expand(suite, seeds)` lists, in the same order."""
+def _blocks(suite, seeds, value_of=None) -> list[int]:
+    """The grid block of every run `expand(suite, seeds, value_of)` lists, in the same order."""
     per_group = [i for i, block in enumerate(suite.grid)
                  for _ in range(len(block.pipelines) * len(block.models) * len(block.points))]
     s = tuning.spec(suite.tune)
-    values = len(s["values"]) if s else 1
-    return [b for _ in seeds for b in per_group for _ in range(values)]
+    value_of = value_of or (lambda i: s["values"] if s else [None])
+    return [b for _ in seeds for i, b in enumerate(per_group) for _ in value_of(i)]
 
 
 def _param_mismatches(sizes, tolerance) -> list[str]:
@@ -212,10 +216,11 @@ def main(argv=None):
     first = []
     for suite in suites:  # every run of every member checked before the first starts
         tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
-        configs, mismatches = check_runs(suite, results_dir, threads)
+        value_of = reused(suite, tune, cfg.tuned_from) if tune and cfg.tuned_from else None
+        configs, mismatches = check_runs(suite, results_dir, threads, value_of)
         for line in mismatches:
             print(f"compare: warning: {suite.name}: {line}", file=sys.stderr)
-        first += [Run(suite.name, [*o, *threads], c, tune) for o, c in zip(expand(suite, seeds), configs)]
+        first += [Run(suite.name, [*o, *threads], c, tune) for o, c in zip(expand(suite, seeds, value_of), configs)]
     tuned = [s for s in suites if tuning.spec(s.tune)]
     two_rounds = any(x not in first_seeds(s) for s in tuned for x in s.seeds)  # the survey's seed 0 is one
     names = [s.name for s in suites]
@@ -282,6 +287,15 @@ def choose(suite, tune: dict, results_dir: str, threads: list[str]) -> dict[int,
                 records.append(find_record(suite_dir, config_hash(cfg)) or {})
         chosen[i] = tuning.choice(records, tune)[2]
     return chosen
+
+
+def reused(suite, tune: dict, folder: str):
+    """`value_of` for the first round of a suite tuned before: each group's choice by its trials recorded in
+    `folder`, or the whole grid where that folder holds no finished trial of the group."""
+    chosen = choose(suite, tune, str(Path(folder).resolve()), [])
+    print(f"suite {suite.name}: {sum(v is not None for v in chosen.values())} of {len(chosen)} (pipeline, model, "
+          f"point) at the {tune['key']} their trials in {folder} chose, the rest tuned here", flush=True)
+    return lambda i: tune["values"] if chosen[i] is None else [chosen[i]]
 
 
 def _print_choices(suite, tune, chosen):

@@ -88,6 +88,17 @@ def test_a_tuned_suite_trains_the_other_seeds_at_each_models_choice(tmp_path, ca
     assert run_smoke(tmp_path, *tune, "report=false") == 0  # resumes: nothing left to run in either round
     out = capsys.readouterr().out
     assert "4 already recorded, 0 to run" in out and "2 already recorded, 0 to run" in out
+    # a reproduction takes those choices: each model runs only its chosen value, on both seeds
+    again = tmp_path / "again"
+    assert compare.main(["suite=smoke", f"results_dir={again}", "launcher=basic", *tune, "report=false",
+                         f"tuned_from={tmp_path}", "suite.grid.0.models=[mamba,mamba2]"]) == 0
+    redone = load_records(again / "records")
+    chosen = {r["model"]: r["protocol"]["optim"]["lr"] for r in records if r["seed"] == 1}
+    assert sorted((r["model"], r["seed"]) for r in redone if r["model"] == "mamba") == [("mamba", 0), ("mamba", 1)]
+    assert {r["protocol"]["optim"]["lr"] for r in redone if r["model"] == "mamba"} == {chosen["mamba"]}
+    # mamba2 has no trial there, so it is tuned here: both values on seed 0, then its choice on seed 1
+    assert sorted(r["seed"] for r in redone if r["model"] == "mamba2") == [0, 0, 1]
+    assert "1 of 2 (pipeline, model, point) at the optim.lr their trials in" in capsys.readouterr().out
 
 
 # two members of one composition: the smoke suite's MQAR runs on seed 1 and its induction-heads runs tuned on seed 0
