@@ -270,3 +270,18 @@ def test_auto_refuses_a_kernel_whose_backward_is_wrong(checks, monkeypatch):
     (reason, calls), = fallbacks()["selective_scan"].items()
     assert "disagreed with the oracle" in reason and "grad u" in reason and calls == 1
     torch.testing.assert_close(out, selective_scan(**scan_inputs(seqlen=20), backend="naive"))
+
+
+def test_the_kernel_cache_is_keyed_by_instruction_set_not_host(monkeypatch, tmp_path):
+    """Containers share host names across CPUs: an AVX-512 build must not be found on an AVX2 node."""
+    if not shutil.which("cc") and not shutil.which("gcc"):
+        pytest.skip("no C compiler here")
+    cc = fused._compiler()
+    assert fused.instruction_set(cc) == fused.instruction_set(cc)  # no temporary names in the key
+    monkeypatch.setenv("MAMBAZOO_CACHE", str(tmp_path))
+    monkeypatch.setattr(fused, "_compile", lambda cc, target: target)
+    monkeypatch.setattr(fused.platform, "node", lambda: "node-0")
+    monkeypatch.setattr(fused, "instruction_set", lambda cc: "-march=skylake-avx512 -mavx512f")
+    avx512 = fused._build()
+    monkeypatch.setattr(fused, "instruction_set", lambda cc: "-march=haswell -mavx2")
+    assert fused._build() != avx512

@@ -4,8 +4,10 @@ through ctypes, and run on torch's thread count.
 Why a plain C file and ctypes rather than a torch C++ extension: the file includes no torch header, so it
 builds in about a second with any C compiler and needs neither ninja nor a matching torch build; a
 machine without a compiler only means that `auto` stays on `chunked` (with the reason logged). The
-build is cached per source, compiler, flags and host (`-march=native` code may not run on another CPU)
-under $MAMBAZOO_CACHE (default ~/.cache/mambazoo) and written atomically, so parallel runs can share it.
+build is cached per source, compiler, flags and instruction set under $MAMBAZOO_CACHE (default
+~/.cache/mambazoo) and written atomically, so parallel runs can share it. The instruction set, not the host
+name: containers on a cluster share host names across CPUs, and `-march=native` code built on one CPU dies on
+another with an illegal instruction that no check can catch.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -73,7 +76,7 @@ def _build() -> Path:
     digest = hashlib.sha256()
     for source in SOURCES:
         digest.update((HERE / source).read_bytes())
-    digest.update(" ".join((cc, *FLAGS, *TUNED, platform.machine(), platform.node())).encode())
+    digest.update(" ".join((cc, *FLAGS, *TUNED, platform.machine(), instruction_set(cc))).encode())
     target = cache_dir() / f"kernels-{digest.hexdigest()[:16]}.so"
     if target.exists():
         return target
@@ -83,6 +86,26 @@ def _build() -> Path:
     except OSError as exc:  # an unwritable cache or a CC that is not there
         raise Unavailable(f"the C kernels could not be built into {target.parent} with {cc}: {exc} "
                           f"(set MAMBAZOO_CACHE to a writable folder, or CC to a C compiler)") from None
+
+
+def instruction_set(cc: str) -> str:
+    """What `-march=native` means here: the target flags the compiler's driver expands it to (gcc:
+    `-march=cooperlake -mavx512f ...`; clang: `-target-cpu`, `-target-feature`), else the CPU's own flags."""
+    try:
+        shown = subprocess.run([cc, *TUNED, "-###", "-x", "c", "-c", os.devnull, "-o", os.devnull],
+                               capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.SubprocessError):
+        shown = ""
+    found = sorted(set(re.findall(r'(?:-m|--param[= ]|"-target-(?:cpu|feature)" ")[^\s"\']+', shown)) - {"-march=native"})
+    return " ".join(found) or _cpu_flags()
+
+
+def _cpu_flags() -> str:
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.exists() else []
+    facts = dict(tuple(x.strip() for x in line.split(":", 1)) for line in lines if ":" in line)
+    found = " ".join(facts.get(k, "") for k in ("vendor_id", "cpu family", "model", "flags", "Features"))
+    return found.strip() or platform.processor() or platform.node()
 
 
 def _compile(cc: str, target: Path) -> Path:
