@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -34,6 +35,22 @@ def device_name(device: torch.device) -> str:
     if "cpu family" in facts and "model" in facts:
         cpu += f", family {facts['cpu family']} model {facts['model']}"
     return f"cpu: {cpu}, {torch.backends.cpu.get_cpu_capability()} ({torch.get_num_threads()} threads)"
+
+
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: its affinity mask (what SLURM or taskset gave it) and its cgroup's CPU
+    quota (a container's limit), not the machine's count."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    try:
+        quota, period = cgroup.read_text().split()[:2]
+        if quota != "max":
+            n = min(n, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
 
 
 def versions() -> dict[str, str]:

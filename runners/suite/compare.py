@@ -25,7 +25,6 @@ alone before or after finds the same records.
 """
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,7 +33,7 @@ from pathlib import Path
 from runners.suite import tuning
 from runners.suite import workers
 from runners.run.config import UsageError, compose
-from runners.run.env import ROOT
+from runners.run.env import ROOT, usable_cpus
 from runners.run.identity import config_hash, run_name, setting
 from runners.run.records import find_record, find_record_path, record_path, write_record
 
@@ -45,6 +44,7 @@ class Run:
     overrides: list
     cfg: object
     tune: dict | None = None
+    before: dict | None = None  # its record when it was launched (a failed one), to tell a new one from it
 
 
 def members(suite) -> list:
@@ -147,26 +147,26 @@ def _location(suite_name, results_dir):
 
 def run_one(run: Run, results_dir: str) -> dict:
     """`python -m runners.train <overrides>` in a process of its own (runners/suite/workers.py); its record."""
-    started = _now()
     code, last_line = workers.train(run_argv(run, results_dir))
-    return settle(run, results_dir, started, f"the run's process exited with status {code}: {last_line or 'no output'}")
+    return settle(run, results_dir, f"the run's process exited with status {code}: {last_line or 'no output'}")
 
 
 def run_argv(run: Run, results_dir: str) -> list[str]:
     return [*run.overrides, *_location(run.suite, results_dir), "trainer.progress_bar=false"]
 
 
-def settle(run: Run, results_dir: str, started: str, why: str) -> dict:
-    """The record the run wrote since `started` (stamped with its suite's tuning spec), or, where its process
-    died before it could write one, a failed record saying `why`."""
+def settle(run: Run, results_dir: str, why: str) -> dict:
+    """The record the run wrote (stamped with its suite's tuning spec), or, where its process died before it
+    could write one, a failed record saying `why`. A record other than the one there at launch is the run's:
+    told by content, not by its time, since a compute node's clock need not agree with this one's."""
     cfg, digest = run.cfg, config_hash(run.cfg)
     suite_dir = Path(results_dir) / "records" / run.suite
     rec = find_record(suite_dir, digest)
-    if rec is not None and rec.get("finished_at", "") >= started:
+    if rec is not None and rec != run.before:
         return stamp(suite_dir, digest, run.tune) or rec
     rec = dict(status="failed", suite=run.suite, run_name=run_name(cfg), pipeline=cfg.pipeline_name,
                task=task_name(cfg), model=cfg.model.name, seed=cfg.seed, config_hash=digest, metrics={},
-               error=why, command=" ".join(["python -m runners.train", *run.overrides]), finished_at=started)
+               error=why, command=" ".join(["python -m runners.train", *run.overrides]), finished_at=_now())
     if run.tune:
         rec["tuning"] = run.tune
     write_record(record_path(Path(results_dir) / "records", run.suite, rec["run_name"], digest), rec)
@@ -211,7 +211,7 @@ def main(argv=None):
     # runs at a time on this machine share its cores; the thread count is in each run's command (float sums
     # depend on it) and record, but not in its hash, so a suite resumes on a machine with another core count
     shared = launcher.kind == "joblib" or (launcher.kind == "submitit" and launcher.cluster == "local")
-    threads = [f"trainer.threads={max(1, (os.cpu_count() or 1) // launcher.n_jobs)}"] if shared else []
+    threads = [f"trainer.threads={max(1, usable_cpus() // launcher.n_jobs)}"] if shared else []
     suites = members(cfg.suite)
     first = []
     for suite in suites:  # every run of every member checked before the first starts
@@ -257,9 +257,11 @@ def _round(runs: list[Run], names: list[str], results_dir, cfg, launcher, title)
         mine, left = [r for r in runs if r.suite == name], []
         suite_dir = Path(results_dir) / "records" / name
         for run in mine:
-            if _finished(find_record(suite_dir, config_hash(run.cfg)), cfg.rerun_failed):
+            found = find_record(suite_dir, config_hash(run.cfg))
+            if _finished(found, cfg.rerun_failed):
                 stamp(suite_dir, config_hash(run.cfg), run.tune)
             else:
+                run.before = found
                 left.append(run)
         print(f"suite {name}{' ' + title if title else ''}: {len(mine)} runs, {len(mine) - len(left)} "
               f"already recorded, {len(left)} to run ({launcher.kind} launcher)", flush=True)
@@ -313,9 +315,8 @@ def _finished(record, rerun_failed: bool) -> bool:
 def _launch(todo: list[Run], results_dir, launcher):
     if launcher.kind == "submitit":
         from runners.suite import cluster
-        started = _now()
         yield from cluster.launch(todo, lambda run: run_argv(run, results_dir),
-                                  lambda run, why: settle(run, results_dir, started, why), launcher, launcher.folder)
+                                  lambda run, why: settle(run, results_dir, why), launcher, launcher.folder)
         return
     if launcher.kind == "basic":
         for run in todo:

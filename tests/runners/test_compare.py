@@ -1,11 +1,10 @@
 """A suite end to end: each run in its own process, records, report, resuming, going on past failures."""
 import json
-import os
 
 import pytest
 
 from runners.suite import compare
-from runners.run.records import load_records
+from runners.run.records import load_records, write_record
 
 from .test_workers import killed
 
@@ -44,12 +43,44 @@ def test_a_run_whose_process_dies_is_recorded_as_failed(tmp_path, monkeypatch):
     assert rec["status"] == "failed" and rec["error"].endswith("status -9: Killed")
 
 
-def test_joblib_launcher_puts_the_thread_count_in_the_command(tmp_path):
+def test_a_record_written_by_a_node_whose_clock_is_behind_is_the_runs(tmp_path, monkeypatch):
+    """A compute node's clock may lag the login node's: the run's record is told by content, not its time."""
+    real = compare.workers.train
+
+    def behind(argv):
+        out = real(argv)
+        for path in (tmp_path / "records").rglob("*.jsonl"):
+            rec = json.loads(path.read_text())
+            if rec["status"] == "ok":
+                write_record(path, dict(rec, finished_at="2000-01-01T00:00:00+00:00"))
+        return out
+    monkeypatch.setattr(compare.workers, "train", behind)
+    one = ["suite.grid.0.pipelines=[mqar]", "suite.grid.0.models=[mamba]", "report=false"]
+    # a failed record from before is there at launch; the rerun's good record replaces it and is kept
+    monkeypatch.setattr(compare.workers, "train", lambda argv: real(argv, target=killed))
+    assert run_smoke(tmp_path, *one) == 1
+    monkeypatch.setattr(compare.workers, "train", behind)
+    assert run_smoke(tmp_path, *one) == 0
+    [rec] = load_records(tmp_path / "records")
+    assert rec["status"] == "ok" and rec["finished_at"].startswith("2000")
+
+
+def test_joblib_launcher_puts_the_thread_count_in_the_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(compare, "usable_cpus", lambda: 6)  # of the machine's cores, those this job was given
     assert compare.main(["suite=smoke", f"results_dir={tmp_path}", "launcher=joblib", "launcher.n_jobs=2",
                          "suite.grid.0.pipelines=[mqar]", "report=false"]) == 0
     records = load_records(tmp_path / "records")
-    threads = max(1, (os.cpu_count() or 1) // 2)
-    assert len(records) == 2 and all(f"trainer.threads={threads}" in r["command"] for r in records)
+    assert len(records) == 2 and all("trainer.threads=3" in r["command"] for r in records)
+
+
+@pytest.mark.parametrize("cpu_max, cores", [(None, 4), ("max 100000", 4), ("200000 100000", 2), ("50000 100000", 1)])
+def test_the_cores_a_run_may_use_are_its_affinity_and_cgroup_quota(tmp_path, monkeypatch, cpu_max, cores):
+    from runners.run import env
+    monkeypatch.setattr(env.os, "sched_getaffinity", lambda pid: {0, 2, 5, 7}, raising=False)  # SLURM's mask
+    cgroup = tmp_path / "cpu.max"
+    if cpu_max:
+        cgroup.write_text(cpu_max + "\n")
+    assert env.usable_cpus(cgroup) == cores
 
 
 @pytest.mark.parametrize("override, message", [
