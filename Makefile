@@ -23,7 +23,8 @@ install: $(STAMP)
 REPRO ?= results/reproduce
 TUNED_FROM ?= results
 reproduce: $(STAMP)
-	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) results_dir=$(REPRO) tuned_from=$(TUNED_FROM) $(ARGS); done
+	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) \
+		results_dir=$(REPRO) tuned_from=$(TUNED_FROM) $(ARGS); done
 	-$(BIN)/python -m runners.suite.agreement --records $(REPRO)/records results/records
 
 # Rebuild results/index.html (the front page), details.html and leaderboard.md from the records alone.

@@ -96,7 +96,8 @@ def instruction_set(cc: str) -> str:
                                capture_output=True, text=True, timeout=60).stderr
     except (OSError, subprocess.SubprocessError):
         shown = ""
-    found = sorted(set(re.findall(r'(?:-m|--param[= ]|"-target-(?:cpu|feature)" ")[^\s"\']+', shown)) - {"-march=native"})
+    flags = re.findall(r'(?:-m|--param[= ]|"-target-(?:cpu|feature)" ")[^\s"\']+', shown)
+    found = sorted(set(flags) - {"-march=native"})
     return " ".join(found) or _cpu_flags()
 
 
