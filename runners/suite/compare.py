@@ -78,14 +78,18 @@ def groups(suite) -> list[list[str]]:
 def expand(suite, seeds=None, value_of=None) -> list[list[str]]:
     """The override list of every run on `seeds` (default: the suite's). Seeds vary slowest, so a stopped
     suite has whole seeds done. `value_of(i)` gives the tuned values group i runs at (default: the grid)."""
-    s = tuning.spec(suite.tune)
-    value_of = value_of or (lambda i: s["values"])
+    s, values_of = tuning.spec(suite.tune), _values_of(suite, value_of)
     runs = []
     for seed in suite.seeds if seeds is None else seeds:
         for i, group in enumerate(groups(suite)):
-            values = [None] if s is None else value_of(i)
-            runs += [[*group, *([] if v is None else [tuning.override(s, v)]), f"seed={seed}"] for v in values]
+            runs += [[*group, *([] if v is None else [tuning.override(s, v)]), f"seed={seed}"] for v in values_of(i)]
     return runs
+
+
+def _values_of(suite, value_of=None):
+    """The tuned values group i runs at: `value_of(i)`, else the whole grid; [None] in a suite not tuned."""
+    s = tuning.spec(suite.tune)
+    return (lambda i: [None]) if s is None else (value_of or (lambda i: s["values"]))
 
 
 def first_seeds(suite) -> list:
@@ -125,9 +129,8 @@ def _blocks(suite, seeds, value_of=None) -> list[int]:
     """The grid block of every run `expand(suite, seeds, value_of)` lists, in the same order."""
     per_group = [i for i, block in enumerate(suite.grid)
                  for _ in range(len(block.pipelines) * len(block.models) * len(block.points))]
-    s = tuning.spec(suite.tune)
-    value_of = value_of or (lambda i: s["values"] if s else [None])
-    return [b for _ in seeds for i, b in enumerate(per_group) for _ in value_of(i)]
+    values_of = _values_of(suite, value_of)
+    return [b for _ in seeds for i, b in enumerate(per_group) for _ in values_of(i)]
 
 
 def _param_mismatches(sizes, tolerance) -> list[str]:

@@ -54,7 +54,6 @@ def test_a_record_written_by_a_node_whose_clock_is_behind_is_the_runs(tmp_path, 
             if rec["status"] == "ok":
                 write_record(path, dict(rec, finished_at="2000-01-01T00:00:00+00:00"))
         return out
-    monkeypatch.setattr(compare.workers, "train", behind)
     one = ["suite.grid.0.pipelines=[mqar]", "suite.grid.0.models=[mamba]", "report=false"]
     # a failed record from before is there at launch; the rerun's good record replaces it and is kept
     monkeypatch.setattr(compare.workers, "train", lambda argv: real(argv, target=killed))
