@@ -45,19 +45,37 @@ class Built:
             raise ValueError(f"metric directions must be one of {DIRECTIONS}, got {bad}")
 
 
+@dataclass
+class Planned:
+    """What the plan of a run (`runners.compare ... plan=true`) needs to know of its data without loading it.
+    `io`, `unit`: as `Built`'s. `per_example`: the `unit`s one training example holds (a sequence's tokens, a
+    graph's nodes). `example(n)`: the model's input for n examples, a tuple for `model(*example(n))`, on
+    `device` ("meta" where shapes suffice; "cpu" where the model reads its inputs' values, e.g. a graph's
+    edges). `missing`: None when the data is here or is generated on demand, else one line naming what to
+    download and where."""
+    io: dict
+    unit: str
+    per_example: float
+    example: Callable[[int], tuple]
+    missing: str | None = None
+    device: str = "meta"
+
+
 @dataclass(frozen=True)
 class Kind:
     """`build(cfg, data, make_model) -> Built`, where `data` holds the resolved data settings and
     `make_model(**io)` returns the network. `data_defaults`: the data settings a pipeline may leave out
     (resolved into the config hash, so a default is part of what a run is). `task_name(data)`: the record's
     task name, known before anything is built. `libraries`: optional libraries its runs import when they
-    need them, which a suite's warm worker imports ahead (runners/run/warm.py)."""
+    need them, which a suite's warm worker imports ahead (runners/run/warm.py). `plan(data, cache) -> Planned`:
+    the run's shapes and data status without loading the data (None: the kind cannot be planned)."""
     name: str
     tasks: tuple
     data_defaults: dict
     build: Callable
     task_name: Callable[[dict], str] = field(default=lambda data: data["task"])
     libraries: tuple = ()
+    plan: Callable[[dict, str], Planned] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
