@@ -59,10 +59,15 @@ def with_pe(graph: dict, steps: int) -> dict:
     return dict(graph, pe=AddRandomWalkPE(steps, "pe")(data).pe.float())
 
 
+def stored_path(cache: str | Path | None, name: str, settings: dict) -> Path | None:
+    """Where `cached` keeps the graphs of `name` made with `settings` (None: no cache)."""
+    key = hashlib.sha256(json.dumps(dict(settings, format=FORMAT), sort_keys=True).encode()).hexdigest()[:16]
+    return None if cache is None else Path(cache) / "graph" / f"{name}-{key}.pt"
+
+
 def cached(cache: str | Path | None, name: str, settings: dict, make) -> dict[str, list[dict]]:
     """`make()` -> {split: graphs}, kept under cache/graph/ by `settings`."""
-    key = hashlib.sha256(json.dumps(dict(settings, format=FORMAT), sort_keys=True).encode()).hexdigest()[:16]
-    stored = None if cache is None else Path(cache) / "graph" / f"{name}-{key}.pt"
+    stored = stored_path(cache, name, settings)
     if stored is not None and stored.exists():
         return {s: unpack(p) for s, p in torch.load(stored, weights_only=True).items()}
     splits = make()
