@@ -1,5 +1,6 @@
 """The token-prediction task: next-token cross-entropy, scored as accuracy on the scored positions (the
-synthetic tasks) or as bits per byte (byte-level language modelling: the cross-entropy in bits).
+synthetic tasks), as bits per byte (byte-level language modelling: the cross-entropy in bits) or as perplexity
+(subword language modelling: e to the mean cross-entropy in nats, the Mamba paper's Pile metric).
 
 A task sees a model only as `model(inputs) -> logits`; which positions count is the data's business
 (targets are -100 where nothing is scored), so the same module trains every model on every
@@ -19,12 +20,12 @@ from .synthetic import IGNORE_INDEX as IGNORE
 
 class TokenTask(Task):
     """`eval_names[split]` names the metric of each evaluation dataloader of that split, e.g.
-    {"val": ["val/acc"], "test": ["test/acc", "test/acc@128", ...]}; `metric`: "acc" or "bpb"."""
+    {"val": ["val/acc"], "test": ["test/acc", "test/acc@128", ...]}; `metric`: "acc", "bpb" or "ppl"."""
 
     def __init__(self, model: nn.Module, cfg, eval_names: dict[str, list[str]], metric: str = "acc"):
         super().__init__(model, cfg)
-        if metric not in ("acc", "bpb"):
-            raise ValueError(f"token metric {metric!r} is not one of acc, bpb")
+        if metric not in ("acc", "bpb", "ppl"):
+            raise ValueError(f"token metric {metric!r} is not one of acc, bpb, ppl")
         self.eval_names, self.metric = eval_names, metric
         names = [n for split in eval_names.values() for n in split]
         self.metrics = nn.ModuleDict({metric_key(n): MeanMetric() for n in names})
@@ -52,9 +53,11 @@ class TokenTask(Task):
     def _eval_step(self, split, batch, dataloader_idx):
         loss, hits, (nats, hit_rows, scored, targets) = self._loss_and_hits(batch, per_sequence=True)
         name = self.eval_names[split][dataloader_idx]
-        value = loss / math.log(2) if self.metric == "bpb" else hits.mean()  # loss: nats per scored token
+        # loss: nats per scored token; perplexity is taken of the mean nats at the epoch's end, not averaged
+        value = {"bpb": loss / math.log(2), "ppl": loss}.get(self.metric, hits.mean())
         self.metrics[metric_key(name)].update(value, weight=hits.numel())  # the mean over scored positions
-        self.keep(split, name, nats / math.log(2) if self.metric == "bpb" else hit_rows, scored, targets)
+        per_row = {"bpb": nats / math.log(2), "ppl": nats}.get(self.metric, hit_rows)
+        self.keep(split, name, per_row, scored, targets)
         if dataloader_idx == 0:
             self.log(f"{split}/loss", loss, add_dataloader_idx=False, batch_size=batch[0].shape[0])
 
@@ -67,5 +70,7 @@ class TokenTask(Task):
     def _log_epoch(self, split):
         for name in self.eval_names[split]:
             metric = self.metrics[metric_key(name)]
-            self.log(name, metric.compute(), prog_bar=split == "val", add_dataloader_idx=False)
+            value = metric.compute()
+            self.log(name, value.exp() if self.metric == "ppl" else value, prog_bar=split == "val",
+                     add_dataloader_idx=False)
             metric.reset()
