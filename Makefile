@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUITE  ?= survey
 LAUNCHER ?= joblib
 
-.PHONY: install reproduce report check-page test test-all bench bench-decode bench-scaling gpu-check clean
+.PHONY: install reproduce plan report check-page test test-all bench bench-decode bench-scaling gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ reproduce: $(STAMP)
 	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite launcher=$(LAUNCHER) \
 		results_dir=$(REPRO) tuned_from=$(TUNED_FROM) $(ARGS); done
 	-$(BIN)/python -m runners.suite.agreement --records $(REPRO)/records results/records
+
+# What each run of a suite costs, nothing trained and no data loaded: parameters (counted on the meta device),
+# training units, estimated GPU-hours, whether its data is here; results/plans/<suite>.csv and a total.
+#   make plan SUITE=survey_paper      then: python -m runners.compare suite=survey_paper launcher=slurm ...
+plan: $(STAMP)
+	set -e; for suite in $(SUITE); do $(BIN)/python -m runners.compare suite=$$suite plan=true $(ARGS); done
 
 # Rebuild results/index.html (the front page), details.html and leaderboard.md from the records alone.
 report: $(STAMP)

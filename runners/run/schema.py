@@ -116,8 +116,8 @@ class LauncherConf:
     # submitit only (runners/suite/cluster.py)
     cluster: str = "local"                   # slurm | local (the same code path, jobs on this machine)
     folder: str = "outputs/submitit"         # the jobs' logs and pickles, one folder per job
-    timeout_min: int = 240                   # the time limit of one run
-    gpus_per_run: int = 0
+    timeout_min: Optional[int] = 240         # the time limit of one run (None on SLURM: from the run's plan)
+    gpus_per_run: Optional[int] = 0          # None on SLURM: the GPUs the run's trainer uses
     cpus_per_run: Optional[int] = None       # None: the scheduler's default (SLURM) / all cores (local)
     mem_gb: Optional[int] = None
     partition: Optional[str] = None
@@ -134,6 +134,8 @@ class CompareConf:
     # a results folder whose tuning trials are recorded: each tuned (pipeline, model, point) runs only the value
     # its trials there chose (the whole grid where they chose none); None tunes here
     tuned_from: Optional[str] = None
+    plan: bool = False                       # print and write each run's parameters and estimated cost, and
+    #                                          train nothing (runners/suite/plan.py)
 
 
 def register():

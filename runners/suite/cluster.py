@@ -3,6 +3,10 @@
 starts, skips recorded runs, writes a failed record for a job that dies, and reports.
 
 Each job runs `runners.workers.train`, as the other launchers do, so a job is a run in a process of its own.
+On SLURM a job asks for the GPUs its run's trainer uses (one task per GPU: Lightning takes its DDP ranks from
+SLURM) and the time its plan estimates with a margin (runners/suite/plan.py), unless the launcher names
+them; runs that ask for the same are one job array. A job pre-empted or out of time is requeued by SLURM and
+its run resumes from its last checkpoint.
 """
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ from pathlib import Path
 from runners.suite import workers
 from runners.run.config import UsageError
 from runners.run.env import ROOT
+
+try:
+    from submitit.helpers import Checkpointable
+except ImportError:  # executor() names the missing package when a suite asks for it
+    Checkpointable = object
 
 POLL_S = 2.0  # how often the waiting compare looks at the jobs
 
@@ -30,9 +39,11 @@ def executor(launcher, folder: Path):
     except RuntimeError as exc:  # no srun here
         raise UsageError(f"launcher.cluster=slurm: {exc} (launcher=submitit_local runs the same jobs on this "
                          f"machine)") from None
-    params = dict(name="mambazoo", timeout_min=launcher.timeout_min)
+    params = dict(name="mambazoo")
+    if launcher.timeout_min is not None:
+        params["timeout_min"] = launcher.timeout_min
     # locally gpus_per_node=0 would set CUDA_VISIBLE_DEVICES="" and hide this machine's GPUs from the runs
-    if launcher.cluster == "slurm" or launcher.gpus_per_run:
+    if launcher.gpus_per_run:
         params["gpus_per_node"] = launcher.gpus_per_run
     if launcher.cluster == "slurm":
         optional = dict(cpus_per_task=launcher.cpus_per_run, mem_gb=launcher.mem_gb,
@@ -52,8 +63,10 @@ def launch(todo, argv_of, settle, launcher, folder: Path):
     waiting = list(todo)
     running = []
     if launcher.cluster == "slurm":
-        jobs = ex.map_array(workers.train, [argv_of(run) for run in waiting])
-        running, waiting = list(zip(waiting, jobs)), []
+        for (gpus, minutes), runs in resources(waiting, launcher).items():
+            ex.update_parameters(gpus_per_node=gpus, tasks_per_node=max(gpus, 1), timeout_min=minutes)
+            running += zip(runs, ex.map_array(Train(), [argv_of(run) for run in runs]))
+        waiting = []
     while running or waiting:
         while waiting and len(running) < launcher.n_jobs:
             run = waiting.pop(0)
@@ -66,6 +79,30 @@ def launch(todo, argv_of, settle, launcher, folder: Path):
             time.sleep(POLL_S)
         for run, job in done:
             yield settle(run, _why(job))
+
+
+class Train(Checkpointable):
+    """A SLURM job's run. Being checkpointable, it is requeued with the same command when SLURM pre-empts it
+    or its time runs out, and the run resumes from the checkpoint it saved at its last validation."""
+
+    def __call__(self, argv: list[str]) -> tuple[int, str]:
+        return workers.train(argv)
+
+
+def resources(runs, launcher) -> dict[tuple[int, int], list]:
+    """Runs grouped by (GPUs, minutes) a job asks for: the launcher's where it names them, else the run's
+    trainer's GPUs and its plan's estimate with a margin."""
+    from runners.suite import plan
+    groups, costs = {}, {}
+    for run in runs:
+        gpus = launcher.gpus_per_run if launcher.gpus_per_run is not None else plan.devices(run.cfg)
+        minutes = launcher.timeout_min
+        if minutes is None:
+            key = plan.cost_key(run.overrides)
+            costs.setdefault(key, plan.cost(run.cfg))
+            minutes = plan.timeout_min(costs[key])
+        groups.setdefault((gpus, minutes), []).append(run)
+    return groups
 
 
 def _why(job) -> str:

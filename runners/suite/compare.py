@@ -4,6 +4,7 @@
     python -m runners.compare suite=language launcher=joblib  # two runs at a time
     python -m runners.compare suite=vision launcher=slurm launcher.partition=gpu  # a SLURM job array
     python -m runners.compare suite=smoke results_dir=/tmp/r  # a tiny suite (tests, a first look)
+    python -m runners.compare suite=survey_paper plan=true    # each run's size and cost, nothing trained
 
 Every run is checked before the first one starts (names, settings, parameter counts), so a typo fails at once
 in one line. Each run is its leaderboard command, `python -m runners.train ...`, in a process of its own
@@ -216,6 +217,8 @@ def main(argv=None):
     shared = launcher.kind == "joblib" or (launcher.kind == "submitit" and launcher.cluster == "local")
     threads = [f"trainer.threads={max(1, usable_cpus() // launcher.n_jobs)}"] if shared else []
     suites = members(cfg.suite)
+    if cfg.plan:
+        return _plan(cfg, suites, results_dir)
     first = []
     for suite in suites:  # every run of every member checked before the first starts
         tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
@@ -249,6 +252,25 @@ def main(argv=None):
     if failed:
         print(f"compare: {failed} runs failed; their records say why", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _plan(cfg, suites, results_dir) -> int:
+    """Print and write what every run of the suite would cost (runners/suite/plan.py); nothing is trained."""
+    from runners.suite import plan
+    runs = []
+    for suite in suites:
+        tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
+        value_of = reused(suite, tune, cfg.tuned_from) if tune and cfg.tuned_from else None
+        runs += [Run(suite.name, o, compose("train", [*o, *_location(suite.name, results_dir)]))
+                 for o in expand(suite, seeds, value_of)]
+        rest = [x for x in suite.seeds if x not in seeds]
+        if tune and rest:  # one run a seed at the value yet to be chosen; every value costs the same
+            for o in expand(suite, rest, lambda i: [tune["values"][0]]):
+                named = [f"{tune['key']}=<chosen>" if w == tuning.override(tune, tune["values"][0]) else w for w in o]
+                runs.append(Run(suite.name, named, compose("train", [*o, *_location(suite.name, results_dir)])))
+    rows = plan.rows(runs)
+    print(plan.summary(cfg.suite.name, rows, plan.write(cfg.suite.name, rows, results_dir)))
+    return 0
 
 
 def _round(runs: list[Run], names: list[str], results_dir, cfg, launcher, title) -> int:

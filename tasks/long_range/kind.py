@@ -2,12 +2,16 @@
 ListOps trained at several lengths is one row per model with a column per `max_length` (the pivot)."""
 from __future__ import annotations
 
+import inspect
+
+import torch
+
 from ..classify import ClassifyTask
-from ..kinds import Built, Kind, check_settings, register_kind
+from ..kinds import Built, Kind, Planned, check_settings, register_kind
 from ..vision.pathfinder import pathfinder
 from .data import SequenceClassification
-from .listops import PAD
-from .sources import listops, mnist_sequence, pathfinder_sequence
+from .listops import PAD, VOCAB, shortest
+from .sources import PIXEL_VOCAB, listops, mnist_sequence, pathfinder_sequence
 
 DEFAULTS = dict(settings={}, batch_size=32, eval_batch_size=None)
 
@@ -47,4 +51,23 @@ def task_name(data: dict) -> str:
     return {"smnist": "smnist5k", "psmnist": "psmnist5k"}.get(data["task"], data["task"])
 
 
-KIND = register_kind(Kind("sequence", tuple(SOURCES), DEFAULTS, build, task_name))
+def plan(data: dict, cache: str) -> Planned:
+    """Shapes from the settings alone (every set is generated or ships with a package, so none is missing);
+    a ListOps expression holds between its minimum and maximum length, counted as their mean. The example is
+    on the CPU: the classifiers look at which tokens are padding."""
+    task, settings = data["task"], dict(data["settings"])
+    _check_settings(task, settings)
+    if task == "listops":
+        defaults = {k: p.default for k, p in inspect.signature(listops).parameters.items()}
+        longest = settings.get("max_length", defaults["max_length"])
+        length, tokens = longest, (shortest(settings.get("min_length"), longest) + longest) / 2
+        io = dict(vocab_size=len(VOCAB), n_classes=10)
+    else:
+        side = settings.get("size", inspect.signature(pathfinder).parameters["size"].default)
+        length = side * side if task == "pathfinder_seq" else 28 * 28
+        tokens = length
+        io = dict(vocab_size=PIXEL_VOCAB, n_classes=2 if task == "pathfinder_seq" else 10)
+    return Planned(io, "tokens", tokens, lambda n: (torch.ones(n, length, dtype=torch.long),), device="cpu")
+
+
+KIND = register_kind(Kind("sequence", tuple(SOURCES), DEFAULTS, build, task_name, plan=plan))

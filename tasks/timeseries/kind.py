@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..kinds import Built, Kind, register_kind
+import torch
+
+from ..kinds import Built, Kind, Planned, register_kind
 from .data import Forecasting
-from .series import SHIPPED
+from .series import ETT_NAMES, ETT_URL, SHIPPED, locate
 from .task import ForecastTask
 
 # look-back 96 and the 32-window batches of the iTransformer / TSLib protocol
@@ -24,4 +26,24 @@ def task_name(data: dict) -> str:
     return Path(data["path"]).stem if data.get("path") else SHIPPED.stem  # an ETT name is its own stem
 
 
-KIND = register_kind(Kind("forecast", ("forecast",), DEFAULTS, build, task_name))
+ETT_VARIABLES = 7  # every ETT file: six loads and the oil temperature
+
+
+def plan(data: dict, cache: str) -> Planned:
+    """The shapes from the file's header alone; an ETT file not downloaded yet has ETT's 7 variables."""
+    path = data["path"]
+    shipped = path is None or path == SHIPPED.stem
+    target = locate(path, cache) if shipped or path not in ETT_NAMES else Path(cache) / "ett" / f"{path}.csv"
+    missing = None
+    if target.is_file():
+        with open(target, encoding="utf-8-sig") as f:
+            n_vars = len(f.readline().strip().split(",")) - 1
+    elif path in ETT_NAMES:
+        n_vars, missing = ETT_VARIABLES, f"{path}: download {ETT_URL.format(name=path)} to {target} (a run does it)"
+    else:
+        raise ValueError(f"data.path={path}: no such file")
+    io = dict(lookback=data["lookback"], horizon=data["horizon"], n_vars=n_vars)
+    return Planned(io, "windows", 1, lambda n: (torch.empty(n, data["lookback"], n_vars, device="meta"),), missing)
+
+
+KIND = register_kind(Kind("forecast", ("forecast",), DEFAULTS, build, task_name, plan=plan))

@@ -51,13 +51,39 @@ def test_slurm_runs_are_one_job_array_with_the_launchers_settings(tmp_path, monk
     _stand_in(bin_dir, "srun", "exit 0\n")
     _stand_in(bin_dir, "sbatch", f'cp "$1" {tmp_path}/submitted.sh\necho "Submitted batch job 42"\n')
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    ex = cluster.executor(slurm(partition="gpu", account="proj", n_jobs=2, timeout_min=30), tmp_path / "jobs")
+    ex = cluster.executor(slurm(partition="gpu", account="proj", n_jobs=2, timeout_min=30, gpus_per_run=1),
+                          tmp_path / "jobs")
     jobs = ex.map_array(workers.train, [["seed=0"], ["seed=1"], ["seed=2"]])
     assert [j.job_id for j in jobs] == ["42_0", "42_1", "42_2"]
     script = (tmp_path / "submitted.sh").read_text()
     for line in ("--array=0-2%2", "--partition=gpu", "--account=proj", "--time=30", "--gpus-per-node=1",
                  "--cpus-per-task=8", "--mem=32GB"):
         assert f"#SBATCH {line}\n" in script
+
+
+def _runs(tmp_path, *extra):
+    common = "suite.common=[" + ",".join(f"'{o}'" for o in [*COMMON, *extra]) + "]"
+    suites = compare.members(compare.compose("compare", [*SMALL, common]).suite)
+    return [compare.Run("smoke", o, compare.compose("train", [*o, f"results_dir={tmp_path}"]))
+            for s in suites for o in compare.expand(s)]
+
+
+def test_a_slurm_job_asks_for_its_runs_gpus_and_planned_time_unless_the_launcher_names_them(tmp_path):
+    one, two = (_runs(tmp_path, "trainer.accelerator=gpu", f"trainer.devices={n}") for n in (1, 2))
+    grouped = cluster.resources([*one, *two], slurm())
+    assert sorted(gpus for gpus, _ in grouped) == [1, 2]  # both models' runs of one GPU count are one array
+    assert all(len(runs) == len(one) for runs in grouped.values())
+    assert min(minutes for _, minutes in grouped) >= 30  # the plan's floor: a tiny run still gets 30 minutes
+    longer = _runs(tmp_path, "trainer.accelerator=gpu", "trainer.max_steps=800000")
+    assert min(m for _, m in cluster.resources(longer, slurm())) > max(m for _, m in grouped)
+    assert list(cluster.resources([*one, *two], slurm(gpus_per_run=4, timeout_min=60))) == [(4, 60)]
+
+
+def test_a_preempted_slurm_job_is_requeued_with_its_command():
+    submitit = pytest.importorskip("submitit")
+    again = cluster.Train().checkpoint(["pipeline=mqar", "seed=1"])
+    assert isinstance(again, submitit.helpers.DelayedSubmission)
+    assert isinstance(again.function, cluster.Train) and again.args == (["pipeline=mqar", "seed=1"],)
 
 
 def test_slurm_where_there_is_none_is_one_line(tmp_path, monkeypatch):
