@@ -79,6 +79,35 @@ def test_a_slurm_job_asks_for_its_runs_gpus_and_planned_time_unless_the_launcher
     assert list(cluster.resources([*one, *two], slurm(gpus_per_run=4, timeout_min=60))) == [(4, 60)]
 
 
+def test_a_paper_suite_goes_to_slurm_as_one_array_per_gpu_count_and_time_limit(tmp_path, monkeypatch):
+    submitit = pytest.importorskip("submitit")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _stand_in(bin_dir, "srun", "exit 0\n")
+    _stand_in(bin_dir, "sbatch", f'n=$(ls {tmp_path} | grep -c submitted); cp "$1" {tmp_path}/submitted-$n.sh\n'
+                                 'echo "Submitted batch job 4$n"\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    # the jobs end at once without running (no SLURM here): each run gets a failed record naming its job
+    monkeypatch.setattr(submitit.SlurmJob, "done", lambda self, force_check=False: True)
+    monkeypatch.setattr(submitit.SlurmJob, "result", lambda self: (1, "stand-in"))
+    def points(*sets):
+        return "[" + ",".join("[" + ",".join(f"'{o}'" for o in ["data.path=ETTh1", *s]) + "]" for s in sets) + "]"
+    code = compare.main(["suite=paper_timeseries", "suite.seeds=[0]",
+                         f"suite.grid.0.points={points([], ['trainer.devices=2'])}",
+                         f"suite.grid.1.points={points(['trainer.max_steps=2000000'])}",
+                         "launcher=slurm", f"launcher.folder={tmp_path / 'jobs'}", f"results_dir={tmp_path}",
+                         "report=false"])
+    assert code == 1
+    scripts = sorted(p.read_text() for p in tmp_path.glob("submitted-*.sh"))
+    assert len(scripts) == 3  # (1 GPU, the floor), (2 GPUs, the floor), (1 GPU, 2M steps' estimate)
+    assert {next(line for line in s.splitlines() if "--gpus-per-node" in line) for s in scripts} == \
+        {"#SBATCH --gpus-per-node=1", "#SBATCH --gpus-per-node=2"}
+    assert any("#SBATCH --ntasks-per-node=2\n" in s and "#SBATCH --time=30\n" in s for s in scripts)
+    assert any("#SBATCH --time=30\n" not in s for s in scripts)
+    records = load_records(tmp_path / "records")
+    assert len(records) == 3 and all(r["status"] == "failed" and "stand-in" in r["error"] for r in records)
+
+
 def test_a_preempted_slurm_job_is_requeued_with_its_command():
     submitit = pytest.importorskip("submitit")
     again = cluster.Train().checkpoint(["pipeline=mqar", "seed=1"])
