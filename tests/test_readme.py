@@ -103,3 +103,13 @@ def test_readme_graph_variant_file_trains(tmp_path, monkeypatch):
     rec = train_readme_variant("graph_net", "pattern", tmp_path, monkeypatch)
     assert rec["status"] == "ok" and rec["taxonomy"]["domain"] == "graph" and rec["model_config"]["order"] == "bfs"
     assert 0 <= rec["metrics"]["test/acc"] <= 1 and "test/acc@5" in rec["metrics"]
+
+
+def test_the_paper_scale_total_is_the_committed_plans():
+    import csv
+    said = re.search(r"(\d+) runs, \*\*(\d+) estimated H100 GPU-hours\*\*", README)
+    assert said, "README's Paper scale section lost its total"
+    with open(ROOT / "results" / "plans" / "survey_paper.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert int(said.group(1)) == len(rows)
+    assert int(said.group(2)) == round(sum(float(r["est_gpu_hours"]) for r in rows))

@@ -8,6 +8,7 @@ from torch import nn
 import zoo
 from runners.run import train
 from runners.run.config import compose
+from runners.run.env import ROOT
 from runners.suite import compare, plan
 from tasks.kinds import kind_for, resolve_data
 
@@ -43,6 +44,11 @@ def test_every_run_of_the_paper_suite_composes_and_is_planned_on_meta(tmp_path, 
     assert "plan survey_paper: " in out and "estimated GPU-hours" in out
     assert all(r["data_ready"] == "no" for r in rows if r["run"].startswith("paper_vision: imagenet"))
     assert "https://image-net.org" in out
+    # the committed plan (README's total) is the plan of these configs: `make plan SUITE=survey_paper` renews it
+    with open(ROOT / "results" / "plans" / "survey_paper.csv") as f:
+        committed = list(csv.DictReader(f))
+    shape = ("run", "model", "params", "train_units", "unit", "gpus")
+    assert [tuple(r[k] for k in shape) for r in committed] == [tuple(r[k] for k in shape) for r in rows]
 
 
 def test_a_runs_cost_is_its_training_flops_at_the_stated_utilisation_or_the_step_floor(tmp_path):
