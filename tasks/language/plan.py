@@ -53,5 +53,6 @@ def plan_stream(data: dict, cache: str) -> Planned:
     is None, and `missing` says to fetch it)."""
     name = data["tokenizer"]
     io = dict(vocab_size=tokenizer.plan_vocab(name, cache))
-    missing = tokenizer.missing(name, cache) or stream.missing(data["task"], data["path"], cache)
+    lacking = [tokenizer.missing(name, cache), stream.missing(data["task"], data["path"], cache)]
+    missing = "; ".join(m for m in lacking if m) or None
     return _tokens(data["seq_len"], "bytes" if name == tokenizer.BYTES else "tokens", io, missing)
