@@ -30,9 +30,6 @@ from typing import Callable
 import yaml
 
 TAXONOMY_KEYS = ("domain", "section", "mechanism", "paper", "year")
-# the survey's domains as the report titles and orders them; a domain not listed is shown by its name, last
-DOMAINS = {"language": "Language", "vision": "Vision", "graph": "Graph", "timeseries": "Time series",
-           "long_range": "Long-range sequences"}
 VARIANTS_DIR = Path(__file__).parent / "variants"
 VARIANTS_ENV = "MAMBAZOO_VARIANTS"
 
@@ -42,6 +39,8 @@ SIZE_KEYS = {"config", "io", "published"}
 
 _BUILDERS: dict[str, Callable] = {}
 _REVISIONS: dict[str, int] = {}
+_EXAMPLES: dict[str, Callable[[], "Example"]] = {}
+_DOMAINS: dict[str, tuple[int, str]] = {}
 _MODELS: dict[str, "ModelEntry"] = {}
 _builtins_loaded = False
 
@@ -56,15 +55,46 @@ class ModelEntry:
     sizes: dict = field(default_factory=dict)
 
 
-def register_builder(name: str, revision: int = 1):
+@dataclass(frozen=True)
+class Example:
+    """Small inputs a builder's models are checked on (tests/zoo/test_every_model.py), as timm gives every
+    model a default input: `io` the data shapes, `settings` a small size, `inputs(generator)` the arguments
+    of the forward pass."""
+    io: dict
+    settings: dict
+    inputs: Callable
+
+
+def register_builder(name: str, revision: int = 1, example: Callable[[], Example] | None = None):
     """Decorator: make a model class or function available to variants as `builder: <name>`. Raise
-    `revision` whenever a change alters what the builder computes: the records of its models become stale."""
+    `revision` whenever a change alters what the builder computes: the records of its models become stale.
+    `example()`: an `Example` every variant of the builder is tested on."""
     def add(fn):
         if name in _BUILDERS and _BUILDERS[name] is not fn:
             raise ValueError(f"builder {name!r} is already registered ({_BUILDERS[name].__qualname__})")
         _BUILDERS[name], _REVISIONS[name] = fn, revision
+        if example is not None:
+            _EXAMPLES[name] = example
         return fn
     return add
+
+
+def example_of(name: str) -> Example | None:
+    """The example inputs of model `name`'s builder (None where the builder gives none)."""
+    make = _EXAMPLES.get(model_info(name).builder)
+    return None if make is None else make()
+
+
+def register_domain(key: str, title: str, rank: int = 100):
+    """A domain of the survey, as `taxonomy.domain` names it: its title in the report, and its place there
+    (by `rank`, then key). Called by the domain's package `zoo/<key>/`, so a new domain is listed by itself."""
+    _DOMAINS[key] = (rank, title)
+
+
+def domains() -> dict[str, str]:
+    """{key: title} of every registered domain, in the report's order."""
+    _load_builtins()
+    return {k: title for k, (_, title) in sorted(_DOMAINS.items(), key=lambda kv: (kv[1][0], kv[0]))}
 
 
 def register_model(name: str, builder: str, taxonomy: dict, source: str = "python", sizes: dict | None = None,

@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 
-from zoo.registry import DOMAINS
+from zoo.registry import domains
 
 from runners.report.cells import fmt_stat, num, params
 from runners.report.plots import paper_scale
@@ -37,7 +37,8 @@ def front_blocks(tables: dict, sources: list[dict], plots: dict, details: str) -
     by_domain: dict[str, list] = {}
     for (suite, task), rows in tables.items():
         by_domain.setdefault(domain_of(rows), []).append((suite, task, rows))
-    order = sorted(by_domain, key=lambda d: (list(DOMAINS).index(d) if d in DOMAINS else len(DOMAINS), d))
+    titles = domains()
+    order = sorted(by_domain, key=lambda d: (list(titles).index(d) if d in titles else len(titles), d))
     ran = {row.model: domain for domain in order for _, _, rows in by_domain[domain] for row in rows if row.runs}
     blocks = [("h", 2, "The survey's taxonomy: every registered variant", "taxonomy"),
               ("p", "Each variant by the survey section it belongs to and its domain; a linked name has "
@@ -52,7 +53,7 @@ def front_blocks(tables: dict, sources: list[dict], plots: dict, details: str) -
     for domain in order:
         entries = by_domain[domain]
         lines, cited = _compact(entries, sources, details)
-        blocks += [("h", 2, DOMAINS.get(domain, domain), anchor("domain", domain))]
+        blocks += [("h", 2, titles.get(domain, domain), anchor("domain", domain))]
         blocks.append(("table", COLUMNS, lines) if lines else ("p", "No finished runs yet; see the details."))
         if cited:
             blocks.append(("list", [f"**paper [{i}]** — the paper's number, at the paper's scale, not ours: "
@@ -82,13 +83,14 @@ def taxonomy_table(ran: dict[str, str]) -> tuple:
     for name in zoo.list_models():
         tax = zoo.model_info(name).taxonomy
         cells.setdefault((tax["section"], tax["domain"]), []).append(name)
-    columns = [*DOMAINS, *sorted({d for _, d in cells} - set(DOMAINS))]
+    titles = domains()
+    columns = [*titles, *sorted({d for _, d in cells} - set(titles))]
     sections = sorted({s for s, _ in cells}, key=lambda s: (s.lower().startswith("baseline"), s))
 
     def name(n):
         return f"[`{n}`](#{anchor('domain', ran[n])})" if n in ran else f"`{n}` (not run)"
     rows = [[s] + [", ".join(name(n) for n in cells.get((s, d), [])) or "—" for d in columns] for s in sections]
-    return ("table", ["survey section", *(DOMAINS.get(d, d) for d in columns)], rows)
+    return ("table", ["survey section", *(titles.get(d, d) for d in columns)], rows)
 
 
 def sizes_table() -> tuple:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers import MIXER_NAMES
-from ..registry import register_builder
+from ..registry import Example, register_builder
 from .encoders import Categorical, NodeEncoder
 from .gmn import GMNGlobal
 from .ordered import OrderedMamba
@@ -139,7 +139,22 @@ class GraphNet(nn.Module):
         return self.head(x)
 
 
-@register_builder("graph_net")
+def _example() -> Example:
+    return Example(dict(node_features=[3], out_dim=2, level="node", pe_dim=4), dict(d_model=16, layers=2), _graphs)
+
+
+def _graphs(g: torch.Generator) -> tuple:
+    """Two random graphs of 7 and 5 nodes in one PyG batch (PyG is imported here, not by the zoo)."""
+    from torch_geometric.data import Batch, Data
+    graphs = []
+    for n in (7, 5):
+        upper = (torch.rand(n, n, generator=g) < 0.4).triu(1)
+        graphs.append(Data(x=torch.randint(0, 3, (n, 1), generator=g), edge_index=(upper | upper.T).nonzero().T,
+                           pe=torch.rand(n, 4, generator=g)))
+    return (Batch.from_data_list(graphs),)
+
+
+@register_builder("graph_net", example=_example)
 def graph_net(node_features, out_dim: int, level: str, pe_dim: int = 0, edge_features=None, d_model: int = 32,
               layers: int = 3, local: str | None = "gatedgcn", global_mixer: str | None = None, heads: int = 4,
               order: str = "degree", directions: str = "bidirectional", merge: str = "sum",

@@ -7,11 +7,15 @@ from torch import nn
 from ..backbone import Backbone
 from ..layers.init import no_weight_decay
 from ..layers.weights import apply_init
-from ..registry import register_builder
+from ..registry import Example, register_builder
 from .sampling import check_sampling, next_token
 
 
-@register_builder("language_model", revision=2)
+def _example() -> Example:
+    return Example(dict(vocab_size=12), dict(d_model=16), lambda g: (torch.randint(0, 12, (2, 9), generator=g),))
+
+
+@register_builder("language_model", revision=2, example=_example)
 class LanguageModel(nn.Module):
     """ids (batch, seqlen) -> logits (batch, seqlen, vocab_size). `pattern` picks the mixer of each
     block (see zoo.backbone); `mixers` holds per-kind settings, e.g. {"mamba1": {"d_state": 16}}.

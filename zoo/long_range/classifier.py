@@ -11,13 +11,18 @@ from torch import nn
 from ..backbone import Backbone
 from ..layers.init import no_weight_decay
 from ..layers.weights import apply_init
-from ..registry import register_builder
+from ..registry import Example, register_builder
 
 PAD = 0
 POOLS = ("mean", "last")
 
 
-@register_builder("sequence_classifier")
+def _example() -> Example:
+    return Example(dict(vocab_size=16, n_classes=3), dict(d_model=16),
+                   lambda g: (torch.randint(1, 16, (2, 20), generator=g),))
+
+
+@register_builder("sequence_classifier", example=_example)
 class SequenceClassifier(nn.Module):
     """ids (batch, seqlen), PAD after each sequence's last token -> logits (batch, n_classes).
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import register_builder
+from ..registry import Example, register_builder
 
 
 def moving_average(x, kernel: int):
@@ -18,7 +18,11 @@ def moving_average(x, kernel: int):
     return F.avg_pool1d(padded, kernel, stride=1)
 
 
-@register_builder("dlinear")
+def _example() -> Example:
+    return Example(dict(lookback=48, horizon=24, n_vars=5), {}, lambda g: (torch.randn(2, 48, 5, generator=g),))
+
+
+@register_builder("dlinear", example=_example)
 class DLinear(nn.Module):
     """x (batch, lookback, variables) -> (batch, horizon, variables). `individual`: one pair of linear maps
     per variable instead of one shared by all."""

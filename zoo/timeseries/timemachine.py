@@ -6,11 +6,15 @@ import torch
 from torch import nn
 
 from ..layers import Mamba1Mixer
-from ..registry import register_builder
+from ..registry import Example, register_builder
 from .revin import instance_norm
 
 
-@register_builder("timemachine")
+def _example() -> Example:
+    return Example(dict(lookback=48, horizon=24, n_vars=5), dict(n1=16, n2=8), lambda g: (torch.randn(2, 48, 5, generator=g),))
+
+
+@register_builder("timemachine", example=_example)
 class TimeMachine(nn.Module):
     """x (batch, lookback, variables) -> (batch, horizon, variables).
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..backbone import Backbone
-from ..registry import register_builder
+from ..registry import Example, register_builder
 from .revin import instance_norm
 
 TOKEN_AXES = ("patches", "variables")
@@ -24,7 +24,11 @@ def _backbone(d_model, pattern, mixers, directions, share_params, merge, mlp, ml
                     post_norm=post_norm)
 
 
-@register_builder("variate_forecaster")
+def _example() -> Example:
+    return Example(dict(lookback=48, horizon=24, n_vars=5), dict(d_model=16), lambda g: (torch.randn(2, 48, 5, generator=g),))
+
+
+@register_builder("variate_forecaster", example=_example)
 class VariateForecaster(nn.Module):
     """x (batch, lookback, variables) -> (batch, horizon, variables): Linear(lookback -> d_model) per
     variable, the backbone across the variables' tokens, Linear(d_model -> horizon) per token."""
@@ -46,7 +50,11 @@ class VariateForecaster(nn.Module):
         return self.revin.denorm(self.head(self.backbone(tokens)).transpose(1, 2))
 
 
-@register_builder("patch_forecaster")
+def _example_patches() -> Example:
+    return Example(dict(lookback=48, horizon=24, n_vars=5), dict(d_model=16, patch_len=8, stride=4), lambda g: (torch.randn(2, 48, 5, generator=g),))
+
+
+@register_builder("patch_forecaster", example=_example_patches)
 class PatchForecaster(nn.Module):
     """x (batch, lookback, variables) -> (batch, horizon, variables): each variable's look-back, padded at the
     end with `stride` copies of its last value, cut into patches of `patch_len` every `stride` steps;

@@ -13,7 +13,7 @@ from ..layers.merge import check_merge
 from ..layers.mlp import hidden_size
 from ..layers.multiscan import MultiScanMamba
 from ..layers.weights import apply_init
-from ..registry import register_builder
+from ..registry import Example, register_builder
 from ..scan import image_scan
 
 CLS_PLACES = ("none", "head", "middle", "tail")
@@ -72,7 +72,12 @@ class PatchMerging(nn.Module):
         return self.proj(self.norm(x))
 
 
-@register_builder("vision_mamba", revision=2)
+def _example() -> Example:
+    return Example(dict(image_size=16, in_channels=3, n_classes=5), dict(d_model=16),
+                   lambda g: (torch.randn(2, 3, 16, 16, generator=g),))
+
+
+@register_builder("vision_mamba", revision=2, example=_example)
 class VisionModel(nn.Module):
     """(batch, channels, height, width) images -> (batch, n_classes) logits.
 
