@@ -8,10 +8,12 @@ LAUNCHER ?= joblib
 
 .PHONY: install reproduce plan report check-page test test-all bench bench-decode bench-scaling gpu-check clean
 
+# The RecBole wheel is downloaded, not installed: MovieLens-100K is read from its files (tasks/recommendation/)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev,bench,vision,graph,cluster,text]"
+	$(BIN)/python -m pip download -q --no-deps recbole==1.2.1 -d $(VENV)/wheels
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
