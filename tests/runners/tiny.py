@@ -12,6 +12,9 @@ TINY_MOLECULES = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
 # a long-range run keeps MNIST's fixed splits, or draws a few short ListOps expressions or small Pathfinder images
 TINY_SEQUENCE = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=1000"]
 TINY_LISTOPS = [*TINY_PATHFINDER, "data.settings.max_length=32"]
+# a point-cloud run draws a few generated clouds and scores them in small batches
+TINY_POINTS = [*TINY[:4], "data.batch_size=8", "data.eval_batch_size=100", "data.settings.n_train=16",
+               "data.settings.n_val=8", "data.settings.n_test=8"]
 # a byte-level run keeps its corpus but reads short windows of a few KB
 TINY_BYTES = [*TINY[:4], "data.seq_len=32", "data.eval_lengths=[64]", "data.eval_bytes=2048", "data.batch_size=8"]
 
@@ -26,7 +29,7 @@ def tiny(overrides: list[str]) -> list[str]:
     if kind == "token":
         return TINY
     base = {"forecast": TINY_FORECAST, "graph_node": TINY_GRAPH + ["data.instances=2"] * (cfg.data.task == "pattern"),
-            "graph_reg": TINY_MOLECULES, "bytes": TINY_BYTES,
+            "graph_reg": TINY_MOLECULES, "bytes": TINY_BYTES, "point_cloud": TINY_POINTS,
             "sequence": TINY_SEQUENCE + {"listops": TINY_LISTOPS, "pathfinder_seq": TINY_PATHFINDER + [
                 "data.settings.size=16", "data.settings.length=6"]}.get(cfg.data.task, [])}.get(kind) \
         or TINY_IMAGE + TINY_PATHFINDER * (cfg.data.task == "pathfinder")
