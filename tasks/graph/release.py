@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 from pathlib import Path
 
 import torch
 
+from ..download import guarded
 from .data import SPLITS, cached, stored_path, with_pe
 
 SIZES = {"PATTERN": (10000, 2000, 2000), "CLUSTER": (10000, 1000, 1000)}
-DOWNLOAD_TIMEOUT_S = 60  # urllib waits forever by default; a blocked network should fail, not hang a run
 
 
 class ReleaseMissing(FileNotFoundError):
@@ -150,14 +149,8 @@ def _read(name: str, root: Path) -> dict:
                 from torch_geometric.data import extract_zip
                 extract_zip(str(zipped), self.raw_dir, log=False)
                 return
-            previous = socket.getdefaulttimeout()
-            socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-            try:
+            with guarded(lambda why: ReleaseMissing(f"{line} (download failed: {why})")):
                 super().download()
-            except Exception as exc:  # URLError, timeouts, a bad zip: the user needs the one line either way
-                raise ReleaseMissing(f"{line} (download failed: {type(exc).__name__})") from None
-            finally:
-                socket.setdefaulttimeout(previous)
 
     (root / name).mkdir(parents=True, exist_ok=True)
     with _locked(root / name / ".mambazoo.lock"):

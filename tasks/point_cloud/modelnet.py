@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..cache import write_whole
+from ..download import guarded
 from .shapes import Clouds, normalise
 
 URL = "http://modelnet.cs.princeton.edu/ModelNet40.zip"  # PyG's ModelNet.urls["40"]
-DOWNLOAD_TIMEOUT_S = 60
 
 
 class ModelNetMissing(FileNotFoundError):
@@ -61,14 +60,8 @@ def _pyg(root: Path, train: bool):
                 else ["airplane"]
 
         def download(self):
-            previous = socket.getdefaulttimeout()
-            socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-            try:
+            with guarded(lambda why: ModelNetMissing(f"{missing_line(root)} (download failed: {why})")):
                 super().download()
-            except Exception as exc:  # URLError, timeouts, a bad zip: the user needs the one line either way
-                raise ModelNetMissing(f"{missing_line(root)} (download failed: {type(exc).__name__})") from None
-            finally:
-                socket.setdefaulttimeout(previous)
 
     return Guarded(str(root), name="40", train=train)
 
