@@ -47,7 +47,8 @@ class Built:
 
 @dataclass
 class Planned:
-    """What the plan of a run (`runners.compare ... plan=true`) needs to know of its data without loading it.
+    """What the plan of a run (`runners.compare ... plan=true`) needs to know of its data without loading it (a
+    small set may be read for its shapes, e.g. MovieLens's item count; a large one never).
     `io`, `unit`: as `Built`'s. `per_example`: the `unit`s one training example holds (a sequence's tokens, a
     graph's nodes). `example(n)`: the model's input for n examples, a tuple for `model(*example(n))`, on
     `device` ("meta" where shapes suffice; "cpu" where the model reads its inputs' values, e.g. a graph's

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-KINDS = ("ratio", "sqrt")
+KINDS = ("ratio", "sqrt", "exp")
 
 
 class Outcomes:
@@ -56,11 +56,12 @@ def _columns(t) -> torch.Tensor:
 
 def value(num: np.ndarray, den: np.ndarray, kind: str = "ratio", axis: int = 0) -> np.ndarray:
     """The metric from examples summed along `axis` (a leading batch of resamples may come before it):
-    the mean over columns that have any denominator of sum(num) / sum(den), square-rooted for 'sqrt'."""
+    the mean over columns that have any denominator of sum(num) / sum(den), square-rooted for 'sqrt',
+    exponentiated for 'exp' (a perplexity from nats)."""
     n, d = num.sum(axis), den.sum(axis)
     ratio = np.where(d > 0, n / np.where(d > 0, d, 1), np.nan)
     out = np.nanmean(ratio, axis=-1)
-    return np.sqrt(out) if kind == "sqrt" else out
+    return np.sqrt(out) if kind == "sqrt" else np.exp(out) if kind == "exp" else out
 
 
 def save(path: Path, arrays: dict[str, dict]):

@@ -5,7 +5,8 @@ task kind knows without the data (`tasks.kinds.Planned`), its parameters counted
 of one example is counted in FLOPs by torch's FlopCounterMode (matrix products and convolutions: the scan's
 elementwise work, a few percent of a Mamba layer, is not counted). A training step is taken as three forward
 passes (forward + backward), validation is not counted, and an early-stopping run is costed at its
-`max_steps`, so the figure is an upper bound of the training alone. GPU-hours are those FLOPs at
+`max_steps` (which makes the figure high); the utilisation is assumed and data loading is left out (which may
+make it low), so its direction is not known until a GPU measures it. GPU-hours are those FLOPs at
 `UTILISATION` of an H100's dense bf16 peak, and no fewer than `STEP_FLOOR_S` a step: a small model's step is
 bound by launches and Python, not FLOPs. Both are stated assumptions: no GPU has measured these suites yet,
 and a measured throughput replaces them when one has (issue 27).

@@ -49,10 +49,12 @@ def plan_bytes(data: dict, cache: str) -> Planned:
 
 
 def plan_stream(data: dict, cache: str) -> Planned:
-    """The vocabulary of a tokenizer not fetched yet is known for the default one only (else io's vocab_size
-    is None, and `missing` says to fetch it)."""
+    """The vocabulary of a tokenizer not fetched yet is known for the default one only; another is costed at
+    the default's size until it is fetched, and `missing` says so."""
     name = data["tokenizer"]
-    io = dict(vocab_size=tokenizer.plan_vocab(name, cache))
-    lacking = [tokenizer.missing(name, cache), stream.missing(data["task"], data["path"], cache)]
+    vocab = tokenizer.plan_vocab(name, cache)
+    io = dict(vocab_size=vocab or tokenizer.plan_vocab(tokenizer.DEFAULT, cache))
+    guessed = None if vocab else f"(its vocabulary costed as {tokenizer.DEFAULT}'s until it is fetched)"
+    lacking = [tokenizer.missing(name, cache), guessed, stream.missing(data["task"], data["path"], cache)]
     missing = "; ".join(m for m in lacking if m) or None
     return _tokens(data["seq_len"], "bytes" if name == tokenizer.BYTES else "tokens", io, missing)

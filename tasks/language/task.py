@@ -57,7 +57,7 @@ class TokenTask(Task):
         value = {"bpb": loss / math.log(2), "ppl": loss}.get(self.metric, hits.mean())
         self.metrics[metric_key(name)].update(value, weight=hits.numel())  # the mean over scored positions
         per_row = {"bpb": nats / math.log(2), "ppl": nats}.get(self.metric, hit_rows)
-        self.keep(split, name, per_row, scored, targets)
+        self.keep(split, name, per_row, scored, targets, kind="exp" if self.metric == "ppl" else "ratio")
         if dataloader_idx == 0:
             self.log(f"{split}/loss", loss, add_dataloader_idx=False, batch_size=batch[0].shape[0])
 

@@ -18,10 +18,11 @@ METRICS = ("hr", "ndcg", "mrr")
 
 def ranks(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """scores (users, n_items), column 0 the padding; targets (users,) -> the target's 0-based rank among items
-    1..n_items-1 (ties ranked ahead of the target)."""
+    1..n_items-1 (ties ranked ahead of the target; a target scored NaN is ranked after every item)."""
     real = scores[:, 1:]
     own = scores.gather(1, targets[:, None])
-    return (real >= own).sum(1) - 1  # the target itself is one of those >= its score
+    rank = (real >= own).sum(1) - 1  # the target itself is one of those >= its score
+    return torch.where(own[:, 0].isnan(), torch.full_like(rank, real.shape[1]), rank)
 
 
 def at_k(rank: torch.Tensor, k: int = K) -> dict[str, torch.Tensor]:

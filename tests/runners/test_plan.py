@@ -49,6 +49,11 @@ def test_every_run_of_the_paper_suite_composes_and_is_planned_on_meta(tmp_path, 
         committed = list(csv.DictReader(f))
     shape = ("run", "model", "params", "train_units", "unit", "gpus")
     assert [tuple(r[k] for k in shape) for r in committed] == [tuple(r[k] for k in shape) for r in rows]
+    # and its costs are this code's: Mamba-130M on the Pile (FLOP-bound) costed again, FLOPs counted for real
+    monkeypatch.undo()
+    pile = next(r for r in committed if r["run"].startswith("paper_language: pile/mamba/s0"))
+    cfg = compose("train", ["pipeline=pile", "model.name=mamba", "model.size=mamba_130m", f"results_dir={tmp_path}"])
+    assert plan.cost(cfg)["est_gpu_hours"] == pytest.approx(float(pile["est_gpu_hours"]), rel=1e-3)
 
 
 def test_a_runs_cost_is_its_training_flops_at_the_stated_utilisation_or_the_step_floor(tmp_path):

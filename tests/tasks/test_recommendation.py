@@ -113,6 +113,11 @@ def test_full_ranking_metrics_by_hand():
     assert at3["hr"].tolist() == [1, 1, 0]
     assert at3["ndcg"].tolist() == pytest.approx([1, 1 / math.log2(4), 0])
     assert at3["mrr"].tolist() == pytest.approx([1, 1 / 3, 0])
+    # a model whose score for the target is NaN has not ranked it: after every item, no hit
+    broken = scores.clone()
+    broken[0, 2] = float("nan")
+    assert ranks(broken, torch.tensor([2, 1, 4])).tolist() == [4, 2, 3]
+    assert at_k(ranks(broken, torch.tensor([2, 1, 4])), k=3)["hr"].tolist() == [0, 1, 0]
 
 
 def test_the_wheel_is_read_as_a_zip_and_converted_once(tmp_path):

@@ -157,6 +157,19 @@ def test_a_tiny_run_end_to_end_and_its_plan(shards, tokenizer_json, tmp_path, to
     assert record["status"] == "ok", record.get("error")
     value = record["metrics"][f"test/{metric}"]
     assert np.isfinite(value) and value > (1 if metric == "ppl" else 0)
+    # the verdicts resample the outcomes: they must give back the metric in its own unit (a perplexity, not nats)
+    from tasks import outcomes
+    saved = next((tmp_path / "results" / "records").rglob("*.jsonl"))
+    kept = outcomes.load(saved.with_name(record["outcomes"]))[f"test/{metric}"]
+    assert outcomes.value(kept["num"], kept["den"], kept["kind"]) == pytest.approx(value, rel=1e-4)
+
+
+def test_a_tokenizer_not_fetched_yet_is_planned_at_the_default_vocabulary_and_named(tmp_path):
+    from tasks.kinds import kind_for, resolve_data
+    from tasks.language.tokenizer import DEFAULT, padded
+    planned = kind_for("pile").plan(resolve_data({"task": "pile", "tokenizer": "someone/unknown"}), str(tmp_path))
+    assert planned.io == {"vocab_size": padded(50277)}
+    assert "someone/unknown" in planned.missing and DEFAULT in planned.missing
 
 
 def test_the_plans_of_the_token_and_bytes_kinds_match_what_build_makes(tmp_path):
