@@ -120,6 +120,14 @@ def check_settings(task: str, settings: dict, source: Callable, filled=()):
                          f"(it takes {', '.join(accepted) or 'no settings'})")
 
 
+def with_defaults(settings: dict, source: Callable) -> dict:
+    """`settings` with the defaults `source` (a generator or loader) fills in for what they leave out: the values
+    it will use, known without calling it (a plan's shapes)."""
+    filled = {k: p.default for k, p in inspect.signature(source).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    return {**filled, **settings}
+
+
 def resolve_data(data: dict) -> dict:
     """The data settings with the kind's defaults filled in; an unknown key is a ValueError naming it."""
     kind = kind_for(data.get("task"))

@@ -93,14 +93,11 @@ def resources(runs, launcher) -> dict[tuple[int, int], list]:
     """Runs grouped by (GPUs, minutes) a job asks for: the launcher's where it names them, else the run's
     trainer's GPUs and its plan's estimate with a margin."""
     from runners.suite import plan
-    groups, costs = {}, {}
-    for run in runs:
+    estimates = plan.costs(runs) if launcher.timeout_min is None else [None] * len(runs)
+    groups = {}
+    for run, estimate in zip(runs, estimates):
         gpus = launcher.gpus_per_run if launcher.gpus_per_run is not None else plan.devices(run.cfg)
-        minutes = launcher.timeout_min
-        if minutes is None:
-            key = plan.cost_key(run.overrides)
-            costs.setdefault(key, plan.cost(run.cfg))
-            minutes = plan.timeout_min(costs[key])
+        minutes = launcher.timeout_min if estimate is None else plan.timeout_min(estimate)
         groups.setdefault((gpus, minutes), []).append(run)
     return groups
 

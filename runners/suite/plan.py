@@ -70,21 +70,28 @@ def cost(cfg) -> dict:
                 gpus=gpus, missing=planned.missing or "")
 
 
-def rows(runs: list) -> list[dict]:
-    """A row per run (compare's Run objects); runs that differ only in seed or tuned value cost the same and
-    are costed once."""
+def costs(runs: list) -> list[dict]:
+    """`cost` of each run (compare's Run objects), in order; runs that differ only in seed or tuned value cost
+    the same and are costed once."""
     from tqdm import tqdm
-
-    from runners.run.identity import run_name, telling
-    done, out, common = {}, [], {}
-    for run in runs:  # what every run of its suite shares is not what tells it apart
-        common[run.suite] = common.get(run.suite, set(run.overrides)) & set(run.overrides)
+    done = {}
     for run in tqdm(runs, desc="plan", unit="run", file=sys.stderr, disable=len(runs) < 20):
         key = cost_key(run.overrides)
         if key not in done:
             done[key] = cost(run.cfg)
+    return [done[cost_key(run.overrides)] for run in runs]
+
+
+def rows(runs: list) -> list[dict]:
+    """A plan row per run: its name (with what tells it apart from the rest of its suite) and its cost."""
+    from runners.run.identity import run_name, telling
+    common = {}
+    for run in runs:  # what every run of its suite shares is not what tells it apart
+        common[run.suite] = common.get(run.suite, set(run.overrides)) & set(run.overrides)
+    out = []
+    for run, row in zip(runs, costs(runs)):
         told = " ".join(telling(run.overrides, common[run.suite]))
-        out.append(dict(run=f"{run.suite}: {run_name(run.cfg)}{' ' + told if told else ''}", **done[key]))
+        out.append(dict(run=f"{run.suite}: {run_name(run.cfg)}{' ' + told if told else ''}", **row))
     return out
 
 

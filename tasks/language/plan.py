@@ -2,13 +2,12 @@
 settings alone, and whether the data are on this machine, with nothing generated, read or downloaded."""
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import torch
 
 from ..hub import hub_cached, parquet_files
-from ..kinds import Planned
+from ..kinds import Planned, with_defaults
 from . import stream, tokenizer
 from .hub import HUB, HUB_SPLITS
 from .synthetic import TASKS
@@ -24,10 +23,7 @@ def _tokens(n_tokens: int, unit: str, io: dict, missing: str | None = None) -> P
 
 
 def plan_token(data: dict, cache: str) -> Planned:
-    generator = TASKS[data["task"]]
-    defaults = {k: p.default for k, p in inspect.signature(generator).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    settings = {**defaults, **data["settings"]}
+    settings = with_defaults(data["settings"], TASKS[data["task"]])
     return _tokens(LENGTHS[data["task"]](settings), "tokens", dict(vocab_size=int(settings["vocab_size"])))
 
 

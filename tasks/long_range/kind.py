@@ -2,12 +2,10 @@
 ListOps trained at several lengths is one row per model with a column per `max_length` (the pivot)."""
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from ..classify import ClassifyTask
-from ..kinds import Built, Kind, Planned, check_settings, register_kind
+from ..kinds import Built, Kind, Planned, check_settings, register_kind, with_defaults
 from ..vision.pathfinder import pathfinder
 from .data import SequenceClassification
 from .listops import PAD, VOCAB, shortest
@@ -58,12 +56,11 @@ def plan(data: dict, cache: str) -> Planned:
     task, settings = data["task"], dict(data["settings"])
     _check_settings(task, settings)
     if task == "listops":
-        defaults = {k: p.default for k, p in inspect.signature(listops).parameters.items()}
-        longest = settings.get("max_length", defaults["max_length"])
+        longest = with_defaults(settings, listops)["max_length"]
         length, tokens = longest, (shortest(settings.get("min_length"), longest) + longest) / 2
         io = dict(vocab_size=len(VOCAB), n_classes=10)
     else:
-        side = settings.get("size", inspect.signature(pathfinder).parameters["size"].default)
+        side = with_defaults(settings, pathfinder)["size"]
         length = side * side if task == "pathfinder_seq" else 28 * 28
         tokens = length
         io = dict(vocab_size=PIXEL_VOCAB, n_classes=2 if task == "pathfinder_seq" else 10)

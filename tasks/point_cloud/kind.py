@@ -2,12 +2,11 @@
 papers' ModelNet40 and ScanObjectNN number) and mean class accuracy; throughput in clouds."""
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import torch
 
-from ..kinds import Built, Kind, Planned, check_settings, register_kind
+from ..kinds import Built, Kind, Planned, check_settings, register_kind, with_defaults
 from . import modelnet
 from .data import AUGMENTS, PointCloudTask, PointClouds
 from .shapes import CLASSES, shapes
@@ -34,8 +33,7 @@ def modelnet_root(data: dict, cache) -> Path:
 
 
 def _n_points(data: dict) -> int:
-    default = inspect.signature(SOURCES[data["task"]]).parameters["n_points"].default
-    return data["settings"].get("n_points", default)
+    return with_defaults(data["settings"], SOURCES[data["task"]])["n_points"]
 
 
 def build(cfg, data: dict, make_model) -> Built:
@@ -62,8 +60,8 @@ def plan(data: dict, cache) -> Planned:
     missing = None
     if task == "modelnet40":
         root = modelnet_root(data, cache)
-        defaults = {k: v.default for k, v in inspect.signature(modelnet.modelnet40).parameters.items()}
-        chosen = {k: data["settings"].get(k, defaults[k]) for k in ("n_points", "val_fraction", "seed")}
+        settings = with_defaults(data["settings"], modelnet.modelnet40)
+        chosen = {k: settings[k] for k in ("n_points", "val_fraction", "seed")}
         stored = modelnet.stored_path(cache, root, **chosen)
         cached = stored is not None and stored.exists()
         missing = None if modelnet.present(root) or cached else modelnet.missing_line(root)

@@ -32,8 +32,7 @@ ETT_VARIABLES = 7  # every ETT file: six loads and the oil temperature
 def plan(data: dict, cache: str) -> Planned:
     """The shapes from the file's header alone; an ETT file not downloaded yet has ETT's 7 variables."""
     path = data["path"]
-    shipped = path is None or path == SHIPPED.stem
-    target = locate(path, cache) if shipped or path not in ETT_NAMES else Path(cache) / "ett" / f"{path}.csv"
+    target = locate(path, cache, download=False)
     missing = None
     if target.is_file():
         with open(target, encoding="utf-8-sig") as f:

@@ -76,15 +76,15 @@ def read_series(path: str | Path) -> Series:
     return Series(path.stem, header[1:], [r[0] for r in body], values, hashlib.sha256(raw).hexdigest())
 
 
-def locate(path: str | None, cache: str | Path) -> Path:
+def locate(path: str | None, cache: str | Path, download: bool = True) -> Path:
     """The CSV file `data.path` names: None or ETTh1 is the shipped file; ETTh2, ETTm1, ETTm2 are read from
-    `<cache>/ett/`, downloaded there first if missing; anything else is a path."""
+    `<cache>/ett/`, downloaded there first if missing (unless `download` is off); anything else is a path."""
     if path is None or path == "ETTh1":
         return SHIPPED
     if path not in ETT_NAMES:
         return Path(path)
     target = Path(cache) / "ett" / f"{path}.csv"
-    if not target.exists():
+    if download and not target.exists():
         url = ETT_URL.format(name=path)
         try:
             with urllib.request.urlopen(url, timeout=60) as response:

@@ -1,13 +1,11 @@
 """The image-classification kind: images in, one of n classes out, scored by accuracy."""
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from ..classify import ClassifyTask
 from ..hub import hub_cached, parquet_files
-from ..kinds import Built, Kind, Planned, register_kind
+from ..kinds import Built, Kind, Planned, register_kind, with_defaults
 from .data import ImageClassification
 from .pathfinder import pathfinder
 from .sources import digits, hugging_face, mnist, parquet_peek
@@ -58,7 +56,7 @@ def plan(data: dict, cache) -> Planned:
     if task in SHIPPED:
         shape, n_classes = SHIPPED[task]
     elif task == "pathfinder":
-        size = data["settings"].get("size", inspect.signature(pathfinder).parameters["size"].default)
+        size = with_defaults(data["settings"], pathfinder)["size"]
         shape, n_classes = (1, size, size), 2
     else:
         hub, label, shape, n_classes = HUB[task]

@@ -80,12 +80,8 @@ def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int, lab
     validation split. The set is named by the last part of `name` (uoft-cs/cifar100 -> cifar100)."""
     loaded = load_hub(name, None, path, ["train", "test"], cache, name, "use data.task=mnist / digits, which ship "
                       "with their packages", "'mambazoo[vision]'")
-    import datasets  # present: load_hub has loaded with it
     features = loaded["train"].features
-    image_col = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
-    label_col = class_label_column(name, features, label)
-    if image_col is None:
-        raise ValueError(f"{name}: expected an image column and a ClassLabel column, got {dict(features)}")
+    image_col, label_col = columns(name, features, label)
 
     def arrays(split):
         rows = loaded[split]
@@ -101,17 +97,18 @@ def hugging_face(name: str, path: str | None, cache: str | Path, n_val: int, lab
                     f"Hugging Face datasets {path or name}").check()
 
 
-def class_label_column(name: str, features, label: str | None) -> str:
-    """The ClassLabel column to predict: `label`, or the only ClassLabel column; a ValueError naming them
-    otherwise."""
+def columns(name: str, features, label: str | None) -> tuple[str, str]:
+    """(the image column, the ClassLabel column to predict: `label`, or the only one); a ValueError naming
+    what is there otherwise."""
     import datasets
     labels = [k for k, f in features.items() if isinstance(f, datasets.ClassLabel)]
-    if label is None and len(labels) == 1:
-        return labels[0]
-    if label in labels:
-        return label
-    if not labels:
+    image = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
+    if not labels or image is None:
         raise ValueError(f"{name}: expected an image column and a ClassLabel column, got {dict(features)}")
+    if label is None and len(labels) == 1:
+        return image, labels[0]
+    if label in labels:
+        return image, label
     raise ValueError(f"{name}: no ClassLabel column {label!r} to predict (it has {', '.join(labels)})"
                      if label else f"{name}: several ClassLabel columns ({', '.join(labels)}): name the one to predict")
 
@@ -130,10 +127,7 @@ def parquet_peek(path: str | Path, label: str | None = None) -> tuple[tuple[int,
         raise FileNotFoundError(f"data.path={path} has no train*.parquet file")
     shard = pq.ParquetFile(files[0])
     features = datasets.Features.from_arrow_schema(shard.schema_arrow)
-    image_col = next((k for k, f in features.items() if isinstance(f, datasets.Image)), None)
-    label_col = class_label_column(str(path), features, label)
-    if image_col is None:
-        raise ValueError(f"{path}: expected an image column and a ClassLabel column, got {dict(features)}")
+    image_col, label_col = columns(str(path), features, label)
     first = next(shard.iter_batches(batch_size=1, columns=[image_col])).column(0)[0].as_py()
     with Image.open(io.BytesIO(first["bytes"])) if first.get("bytes") else Image.open(first["path"]) as image:
         width, height = image.size
