@@ -221,8 +221,7 @@ def main(argv=None):
         return _plan(cfg, suites, results_dir)
     first = []
     for suite in suites:  # every run of every member checked before the first starts
-        tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
-        value_of = reused(suite, tune, cfg.tuned_from) if tune and cfg.tuned_from else None
+        tune, seeds, value_of = _first_round(suite, cfg.tuned_from)
         configs, mismatches = check_runs(suite, results_dir, threads, value_of)
         for line in mismatches:
             print(f"compare: warning: {suite.name}: {line}", file=sys.stderr)
@@ -254,13 +253,18 @@ def main(argv=None):
     return 1 if failed else 0
 
 
+def _first_round(suite, tuned_from):
+    """(tuning spec, the first round's seeds, `value_of` for expand: the choices in `tuned_from`, or the grid)."""
+    tune = tuning.spec(suite.tune)
+    return tune, first_seeds(suite), reused(suite, tune, tuned_from) if tune and tuned_from else None
+
+
 def _plan(cfg, suites, results_dir) -> int:
     """Print and write what every run of the suite would cost (runners/suite/plan.py); nothing is trained."""
     from runners.suite import plan
     runs = []
     for suite in suites:
-        tune, seeds = tuning.spec(suite.tune), first_seeds(suite)
-        value_of = reused(suite, tune, cfg.tuned_from) if tune and cfg.tuned_from else None
+        tune, seeds, value_of = _first_round(suite, cfg.tuned_from)
         runs += [Run(suite.name, o, compose("train", [*o, *_location(suite.name, results_dir)]))
                  for o in expand(suite, seeds, value_of)]
         rest = [x for x in suite.seeds if x not in seeds]
