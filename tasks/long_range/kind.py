@@ -14,12 +14,12 @@ from .sources import PIXEL_VOCAB, listops, mnist_sequence, pathfinder_sequence
 DEFAULTS = dict(settings={}, batch_size=32, eval_batch_size=None)
 
 
-def smnist(cache=None):
-    return mnist_sequence(None, cache)
+def smnist(n_val: int | None = None, n_test: int | None = None, cache=None):
+    return mnist_sequence(None, n_val, n_test, cache)
 
 
-def psmnist(permutation_seed: int = 0, cache=None):
-    return mnist_sequence(permutation_seed, cache)
+def psmnist(permutation_seed: int = 0, n_val: int | None = None, n_test: int | None = None, cache=None):
+    return mnist_sequence(permutation_seed, n_val, n_test, cache)
 
 
 SOURCES = {"listops": listops, "pathfinder_seq": pathfinder_sequence, "smnist": smnist, "psmnist": psmnist}

@@ -75,11 +75,24 @@ def pathfinder_sequence(cache: str | Path | None = None, **settings) -> Sequence
     return Sequences(f"{images.name}_seq", splits, 2, PIXEL_VOCAB, f"{images.source}, read pixel by pixel")
 
 
-def mnist_sequence(permutation_seed: int | None = None, cache: str | Path | None = None) -> Sequences:
-    """The shipped MNIST sample at its 28x28 (the vision domain pads it to 32x32)."""
+def mnist_sequence(permutation_seed: int | None = None, n_val: int | None = None, n_test: int | None = None,
+                   cache: str | Path | None = None) -> Sequences:
+    """The shipped MNIST sample at its 28x28 (the vision domain pads it to 32x32). `n_val` and `n_test` keep
+    the first images of the sample's validation and test splits (500 and 1,000; None keeps them whole): on 784
+    tokens an evaluated image costs a third of a trained one, so the evaluation is a budget of its own."""
     images = mnist(None if cache is None else str(cache))
     order = None if permutation_seed is None else np.random.default_rng(permutation_seed).permutation(28 * 28)
-    splits = {s: (pixels(x[:, :, 2:30, 2:30], order), y) for s, (x, y) in images.splits.items()}
+    keep = dict(val=_first(images, "val", n_val), test=_first(images, "test", n_test))
+    splits = {s: (pixels(x[:keep.get(s), :, 2:30, 2:30], order), y[:keep.get(s)])
+              for s, (x, y) in images.splits.items()}
     name = "smnist5k" if order is None else "psmnist5k"
     how = "pixel by pixel" if order is None else f"pixel by pixel in a fixed permutation (seed {permutation_seed})"
     return Sequences(name, splits, 10, PIXEL_VOCAB, f"{images.source}, read {how}")
+
+
+def _first(images, split: str, n: int | None) -> int | None:
+    available = len(images.splits[split][1])
+    if n is not None and (not isinstance(n, int) or not 1 <= n <= available):
+        raise ValueError(f"data.settings.n_{split}={n!r}: give a whole number from 1 to {available} "
+                         f"(the sample's {split} split)")
+    return n

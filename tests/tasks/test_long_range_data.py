@@ -106,6 +106,17 @@ def test_mnist_sequences_are_the_28x28_pixels_and_the_permutation_is_fixed():
     assert np.array_equal(permuted.splits["train"][1], labels)
 
 
+def test_mnist_evaluation_subsets_are_the_first_images_of_their_splits():
+    whole, part = mnist_sequence(0), mnist_sequence(0, n_val=250, n_test=500)
+    for split, n in (("val", 250), ("test", 500)):
+        assert np.array_equal(part.splits[split][0], whole.splits[split][0][:n])
+        assert np.array_equal(part.splits[split][1], whole.splits[split][1][:n])
+    assert np.array_equal(part.splits["train"][0], whole.splits["train"][0])
+    for bad in (0, 1001, 2.5):
+        with pytest.raises(ValueError, match="n_test"):
+            mnist_sequence(n_test=bad)
+
+
 def test_pathfinder_sequence_reads_the_image_row_by_row(tmp_path):
     seqs = pathfinder_sequence(cache=tmp_path, size=16, length=6, n_train=4, n_val=2, n_test=2)
     ids, labels = seqs.splits["train"]
